@@ -1,0 +1,5 @@
+from frontline.deploy_hook import handle
+
+
+def lambda_handler(event, context):
+    handle(event, context)

@@ -1,0 +1,78 @@
+"""Test fixtures: one embedded PostgreSQL per session; each test gets its own database, copied from a
+migrated template database in a few milliseconds."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from frontline import db, migrate
+from frontline.config import settings
+from frontline.local.postgres import EmbeddedPostgres
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT_ROOT.parent / "shared"
+H1_SAMPLES = SHARED / "upstream-samples" / "h1"
+TEMPLATE_DB = "frontline_template"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    settings.cache_clear()
+    yield
+    db.reset()
+    settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory) -> EmbeddedPostgres:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data", delete=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server) -> str:
+    with psycopg.connect(pg_server.ensure_database(TEMPLATE_DB), autocommit=True) as conn:
+        migrate.migrate(conn)
+    return TEMPLATE_DB
+
+
+def _scratch_database(pg_server: EmbeddedPostgres, monkeypatch, template: str | None):
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = pg_server.ensure_database(name, template=template)
+    monkeypatch.setenv("POSTGRES_URL", url)
+    settings.cache_clear()
+    db.reset()
+    try:
+        yield url
+    finally:
+        db.reset()
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def database(pg_server, template_db, monkeypatch) -> str:
+    """A migrated database of the test's own; POSTGRES_URL points at it. Yields its URL."""
+    yield from _scratch_database(pg_server, monkeypatch, template_db)
+
+
+@pytest.fixture
+def empty_database(pg_server, monkeypatch) -> str:
+    """An empty database (no migrations applied); POSTGRES_URL points at it."""
+    yield from _scratch_database(pg_server, monkeypatch, None)
+
+
+@pytest.fixture
+def conn(database) -> psycopg.Connection:
+    with psycopg.connect(database, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def conn_factory():
+    """Open a fresh autocommit connection to whatever POSTGRES_URL names now."""
+    return lambda: psycopg.connect(settings().postgres_url, autocommit=True)

@@ -1,0 +1,59 @@
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+from psycopg.conninfo import conninfo_to_dict
+
+from frontline import db
+
+
+def test_connection_is_reused_and_reopened_when_closed(database):
+    first = db.connection()
+    assert db.connection() is first
+    first.close()
+    second = db.connection()
+    assert second is not first and not second.closed
+    assert second.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_connection_reopened_when_broken_by_the_server(database, conn):
+    victim = db.connection()
+    pid = victim.info.backend_pid
+    conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(Exception):
+        victim.execute("SELECT 1")
+    assert db.connection().execute("SELECT 1").fetchone() == (1,)
+
+
+def test_statements_are_never_prepared_server_side(database):
+    assert db.connection().prepare_threshold is None
+
+
+def test_transactions_are_explicit(database, conn):
+    with pytest.raises(RuntimeError):
+        with db.transaction() as tx:
+            tx.execute("INSERT INTO \"App\" (version) VALUES ('x')")
+            raise RuntimeError("boom")
+    assert conn.execute('SELECT count(*) FROM "App"').fetchone()[0] == 0
+    db.connection().execute("INSERT INTO \"App\" (version) VALUES ('y')")  # autocommit outside a transaction
+    assert conn.execute('SELECT count(*) FROM "App"').fetchone()[0] == 1
+
+
+@mock_aws
+def test_credentials_come_from_secrets_manager(monkeypatch):
+    monkeypatch.delenv("POSTGRES_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    secret = {"host": "db.internal", "port": 5432, "username": "frontline", "password": "s3cr3t", "dbname": "app"}
+    arn = boto3.client("secretsmanager").create_secret(Name="db", SecretString=json.dumps(secret))["ARN"]
+    monkeypatch.setenv("DB_SECRET_ARN", arn)
+    params = conninfo_to_dict(db.conninfo())
+    assert params == {"host": "db.internal", "port": "5432", "user": "frontline", "password": "s3cr3t",
+                      "dbname": "app", "sslmode": "require"}
+
+
+def test_missing_configuration_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("POSTGRES_URL", raising=False)
+    monkeypatch.delenv("DB_SECRET_ARN", raising=False)
+    with pytest.raises(db.DatabaseNotConfigured, match="POSTGRES_URL"):
+        db.conninfo()
