@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import pkgutil
 import re
 import sys
 from pathlib import Path
 
+import frontline
 from frontline import migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -63,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".frontline")
     p.add_argument("--no-schedules", action="store_true", help="serve routes only; fire no schedules")
     p.set_defaults(func=_cmd_dev)
+
+    # Every subpackage with a `cli` module (frontline/h1/cli.py, ...) adds its own commands through
+    # `register(subparsers)`, so products never edit this file to add theirs.
+    for package in pkgutil.iter_modules(frontline.__path__):
+        if package.ispkg and importlib.util.find_spec(f"frontline.{package.name}.cli"):
+            importlib.import_module(f"frontline.{package.name}.cli").register(sub)
     return parser
 
 
