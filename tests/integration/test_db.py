@@ -33,11 +33,11 @@ def test_statements_are_never_prepared_server_side(database):
 def test_transactions_are_explicit(database, conn):
     with pytest.raises(RuntimeError):
         with db.transaction() as tx:
-            tx.execute("INSERT INTO \"App\" (version) VALUES ('x')")
+            tx.execute("INSERT INTO h1_season (season) VALUES (1)")
             raise RuntimeError("boom")
-    assert conn.execute('SELECT count(*) FROM "App"').fetchone()[0] == 0
-    db.connection().execute("INSERT INTO \"App\" (version) VALUES ('y')")  # autocommit outside a transaction
-    assert conn.execute('SELECT count(*) FROM "App"').fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM h1_season").fetchone()[0] == 0
+    db.connection().execute("INSERT INTO h1_season (season) VALUES (2)")  # autocommit outside a transaction
+    assert conn.execute("SELECT count(*) FROM h1_season").fetchone()[0] == 1
 
 
 @mock_aws

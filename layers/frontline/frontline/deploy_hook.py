@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from frontline import migrate
 
-logger = Logger(child=True)
+logger = Logger()
 
 PHYSICAL_RESOURCE_ID = "frontline-schema-migrations"
 TIMEOUT_MARGIN_MS = 3_000

@@ -1,7 +1,7 @@
 """``frontline dev``: the whole system on one machine.
 
 Embedded PostgreSQL (data in the state folder, reused across runs) unless POSTGRES_URL is set,
-migrations applied, every HttpApi route of template.yaml served on loopback, every Schedule fired at
+the Helldivers 1 upstream simulator unless H1_API_URL is set, migrations applied, every HttpApi route of template.yaml served on loopback, every Schedule fired at
 its rate, every SQS queue stood in for by an in-process broker. Ctrl-C stops it all, database included.
 """
 
@@ -33,6 +33,7 @@ class DevOptions:
     port: int = 3000
     schedules: bool = True
     speedup: float = 1.0
+    simulator_speed: float = 60.0
 
 
 @dataclass
@@ -56,6 +57,12 @@ class DevRuntime:
             for key, value in function.environment.items():
                 if key not in ("DB_SECRET_ARN", "MIGRATIONS_DIR"):
                     os.environ.setdefault(key, value)
+        if not os.environ.get("H1_API_URL"):
+            from frontline.h1.simulator import Simulator
+
+            simulator = Simulator.generated(speed=opts.simulator_speed).start()
+            self.started.append(simulator.stop)
+            os.environ["H1_API_URL"] = simulator.url
         settings.cache_clear()
         db.reset()
         applied = migrate.migrate()
@@ -97,6 +104,7 @@ class DevRuntime:
             lines.append("Queues (in-process):")
             lines += [f"  {t.queue} -> {t.function}" for t in self.app.queue_triggers]
         lines.append(f"Database: {os.environ['POSTGRES_URL']}")
+        lines.append(f"Helldivers 1 API: {os.environ['H1_API_URL']}")
         lines.append("Press Ctrl-C to stop.")
         return "\n".join(lines)
 

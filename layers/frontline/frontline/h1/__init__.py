@@ -1,0 +1,1 @@
+"""The Helldivers 1 campaign tracker: upstream client and models, ingest, poller, simulator."""

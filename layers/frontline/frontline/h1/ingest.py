@@ -1,0 +1,240 @@
+"""Write Helldivers 1 API responses into the h1_* tables, set-based.
+
+A ``get_campaign_status`` poll is four statements in one transaction, following seed 000's write path:
+the seasons it names (unconfirmed), its events with their progress buckets, the status and statistic
+buckets, then the season confirmed (with ``last_updated``) and ``App.active_season``. Each table's rows
+travel as arrays through ``unnest``. Every upsert skips rows whose values would not change, so
+ingesting the same response twice writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from frontline.h1.models import ATTACK_REGION, CampaignStatus, DefendEvent, Event, SeasonSnapshots
+
+FINAL_BACKFILL_DELAY_SECONDS = 600
+
+UPSERT_SEASONS = """
+INSERT INTO h1_season (season)
+SELECT DISTINCT season FROM unnest(%(seasons)s::int[]) AS season
+ON CONFLICT (season) DO NOTHING
+"""
+
+# Events (attack and defend in one table), then the progress buckets of the current season's events.
+# Both run in one statement: the foreign key from progress to event is checked at its end.
+UPSERT_EVENTS = """
+WITH incoming AS (
+    SELECT * FROM unnest(
+        %(season)s::int[], %(type)s::text[], %(event_id)s::int[], %(start_time)s::int[], %(end_time)s::int[],
+        %(region)s::int[], %(enemy)s::int[], %(points_max)s::int[], %(points)s::int[], %(status)s::text[],
+        %(players_at_start)s::int[], %(max_event_id)s::int[], %(poll_players_at_start)s::bool[]
+    ) AS t(season, type, event_id, start_time, end_time, region, enemy, points_max, points, status,
+           players_at_start, max_event_id, poll_players_at_start)
+), events AS (
+    INSERT INTO h1_event AS e (season, type, event_id, start_time, end_time, region, enemy, points_max, points,
+                               status, players_at_start, max_event_id, poll_players_at_start)
+    SELECT * FROM incoming
+    ON CONFLICT (type, event_id) DO UPDATE SET
+        season = EXCLUDED.season, start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
+        region = EXCLUDED.region, enemy = EXCLUDED.enemy, points_max = EXCLUDED.points_max,
+        points = EXCLUDED.points, status = EXCLUDED.status,
+        players_at_start = COALESCE(EXCLUDED.players_at_start, e.players_at_start),
+        max_event_id = COALESCE(EXCLUDED.max_event_id, e.max_event_id),
+        poll_players_at_start = COALESCE(EXCLUDED.poll_players_at_start, e.poll_players_at_start)
+    WHERE (e.season, e.start_time, e.end_time, e.region, e.enemy, e.points_max, e.points, e.status,
+           e.players_at_start, e.max_event_id, e.poll_players_at_start)
+          IS DISTINCT FROM
+          (EXCLUDED.season, EXCLUDED.start_time, EXCLUDED.end_time, EXCLUDED.region, EXCLUDED.enemy,
+           EXCLUDED.points_max, EXCLUDED.points, EXCLUDED.status,
+           COALESCE(EXCLUDED.players_at_start, e.players_at_start),
+           COALESCE(EXCLUDED.max_event_id, e.max_event_id),
+           COALESCE(EXCLUDED.poll_players_at_start, e.poll_players_at_start))
+    RETURNING 1
+), progress AS (
+    INSERT INTO h1_event_progress AS p (type, event_id, bucket, time, points)
+    SELECT type, event_id, %(bucket)s, %(time)s, points FROM incoming
+    WHERE season = %(progress_season)s
+    ON CONFLICT (type, event_id, bucket) DO UPDATE SET time = EXCLUDED.time, points = EXCLUDED.points
+    WHERE EXCLUDED.time >= p.time AND (p.time, p.points) IS DISTINCT FROM (EXCLUDED.time, EXCLUDED.points)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM progress)
+"""
+
+UPSERT_STATUS = """
+INSERT INTO h1_status AS s (season, enemy, bucket, time, points, points_taken, status, source)
+SELECT * FROM unnest(%(season)s::int[], %(enemy)s::int[], %(bucket)s::int[], %(time)s::int[], %(points)s::int[],
+                     %(points_taken)s::int[], %(status)s::text[], %(source)s::text[])
+ON CONFLICT (season, enemy, bucket, source) DO UPDATE SET
+    time = EXCLUDED.time, points = EXCLUDED.points, points_taken = EXCLUDED.points_taken, status = EXCLUDED.status
+WHERE EXCLUDED.time >= s.time
+  AND (s.time, s.points, s.points_taken, s.status)
+      IS DISTINCT FROM (EXCLUDED.time, EXCLUDED.points, EXCLUDED.points_taken, EXCLUDED.status)
+"""
+
+STATISTIC_COLUMNS = (
+    "players", "total_unique_players", "missions", "successful_missions", "total_mission_difficulty",
+    "completed_planets", "defend_events", "successful_defend_events", "attack_events", "successful_attack_events",
+)
+STATISTIC_BIGINT_COLUMNS = ("kills", "deaths", "accidentals", "shots", "hits")
+_ALL_STATISTIC_COLUMNS = STATISTIC_COLUMNS + STATISTIC_BIGINT_COLUMNS
+
+# The status and statistic buckets of one poll, in one statement.
+UPSERT_POLL_BUCKETS = f"""
+WITH status AS ({UPSERT_STATUS} RETURNING 1),
+statistic AS (
+    INSERT INTO h1_statistic AS st (season, enemy, bucket, time, {", ".join(_ALL_STATISTIC_COLUMNS)})
+    SELECT %(stat_season)s, enemy, %(stat_bucket)s, %(stat_time)s, {", ".join(_ALL_STATISTIC_COLUMNS)}
+    FROM unnest(%(stat_enemy)s::int[],
+                {", ".join(f"%(stat_{c})s::int[]" for c in STATISTIC_COLUMNS)},
+                {", ".join(f"%(stat_{c})s::bigint[]" for c in STATISTIC_BIGINT_COLUMNS)})
+         AS t(enemy, {", ".join(_ALL_STATISTIC_COLUMNS)})
+    ON CONFLICT (season, enemy, bucket) DO UPDATE SET
+        time = EXCLUDED.time, {", ".join(f"{c} = EXCLUDED.{c}" for c in _ALL_STATISTIC_COLUMNS)}
+    WHERE EXCLUDED.time >= st.time
+      AND (st.time, {", ".join(f"st.{c}" for c in _ALL_STATISTIC_COLUMNS)})
+          IS DISTINCT FROM (EXCLUDED.time, {", ".join(f"EXCLUDED.{c}" for c in _ALL_STATISTIC_COLUMNS)})
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM status), (SELECT count(*) FROM statistic)
+"""
+
+# The season confirmed, App.active_season kept current, and a season the campaign just moved past
+# marked for its final backfill. Returns the seasons whose final backfill is due now.
+CONFIRM_POLL = """
+WITH previous AS (
+    SELECT active_season FROM "App"
+), confirmed AS (
+    UPDATE h1_season SET
+        last_updated = now(), introduction_order = %(introduction_order)s, points_max = %(points_max)s,
+        season_duration = %(season_duration)s, polled_at = %(time)s,
+        poll_defend_event_id = %(defend_event_id)s, poll_attack_event_ids = %(attack_event_ids)s
+    WHERE season = %(season)s AND (polled_at IS NULL OR polled_at <= %(time)s)
+    RETURNING season
+), app AS (
+    UPDATE "App" SET active_season = %(season)s WHERE active_season < %(season)s RETURNING active_season
+), finished AS (
+    UPDATE h1_season SET final_backfill_after = %(time)s + %(delay)s
+    WHERE season = (SELECT active_season FROM previous) AND season < %(season)s AND final_backfill_after IS NULL
+      AND EXISTS (SELECT 1 FROM app)
+    RETURNING season
+)
+SELECT (SELECT active_season FROM previous),
+       ARRAY(SELECT season FROM h1_season WHERE final_backfill_after <= %(time)s ORDER BY season)
+"""
+
+# A final backfill (see CONFIRM_POLL) is done once a fetch at or after its due time is stored.
+UPSERT_SNAPSHOT_SEASON = """
+INSERT INTO h1_season AS s (season, introduction_order, points_max, snapshots_fetched_at, last_updated)
+VALUES (%(season)s, COALESCE(%(introduction_order)s, '{}'::int[]), COALESCE(%(points_max)s, '{}'::int[]),
+        %(time)s, now())
+ON CONFLICT (season) DO UPDATE SET
+    introduction_order = COALESCE(%(introduction_order)s, s.introduction_order),
+    points_max = COALESCE(%(points_max)s, s.points_max),
+    snapshots_fetched_at = EXCLUDED.snapshots_fetched_at,
+    final_backfill_after = CASE WHEN s.final_backfill_after <= %(time)s THEN NULL ELSE s.final_backfill_after END,
+    last_updated = now()
+WHERE (s.introduction_order, s.points_max, s.snapshots_fetched_at, s.final_backfill_after)
+      IS DISTINCT FROM
+      (COALESCE(%(introduction_order)s, s.introduction_order), COALESCE(%(points_max)s, s.points_max),
+       EXCLUDED.snapshots_fetched_at,
+       CASE WHEN s.final_backfill_after <= %(time)s THEN NULL ELSE s.final_backfill_after END)
+"""
+
+
+def bucket_start(time: int, bucket_size: int) -> int:
+    """The tumbling window a time falls into: ``floor(time / size) * size``."""
+    return time // bucket_size * bucket_size
+
+
+def _columns(rows: list[tuple], names: tuple[str, ...], prefix: str = "") -> dict[str, list]:
+    """Rows to one list per column: the shape ``unnest`` takes."""
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    return {prefix + name: list(values) for name, values in zip(names, columns)}
+
+
+_EVENT_COLUMNS = ("season", "type", "event_id", "start_time", "end_time", "region", "enemy", "points_max", "points",
+                  "status", "players_at_start", "max_event_id", "poll_players_at_start")
+
+
+def _event_row(event: Event, *, from_poll: bool) -> tuple:
+    defend = isinstance(event, DefendEvent)
+    return (
+        event.season, "defend" if defend else "attack", event.event_id, event.start_time, event.end_time,
+        event.region if defend else ATTACK_REGION, event.enemy, event.points_max, event.points, event.status,
+        event.players_at_start, getattr(event, "max_event_id", None),
+        ("players_at_start" in event.model_fields_set) if from_poll else None,
+    )
+
+
+@dataclass(frozen=True)
+class PollResult:
+    season: int
+    previous_season: int
+    rows_written: int
+    final_backfills_due: list[int]
+
+
+def ingest_campaign_status(conn: psycopg.Connection, poll: CampaignStatus, bucket_size: int) -> PollResult:
+    """Store one poll in one transaction (the caller's, or a new one)."""
+    season, bucket = poll.season, bucket_start(poll.time, bucket_size)
+    events = [_event_row(e, from_poll=True) for e in poll.events]
+    status_rows = [
+        (season, enemy, bucket, poll.time, entry.points, entry.points_taken, entry.status, "poll")
+        for enemy, entry in enumerate(poll.campaign_status)
+    ]
+    stat_rows = [(s.enemy, *(getattr(s, c) for c in _ALL_STATISTIC_COLUMNS)) for s in poll.statistics]
+    with conn.transaction():
+        cur = conn.cursor()
+        cur.execute(UPSERT_SEASONS, {"seasons": sorted({season, *(e.season for e in poll.events)})})
+        cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": bucket, "time": poll.time,
+                                    "progress_season": season})
+        event_rows, progress_rows = cur.fetchone()
+        cur.execute(UPSERT_POLL_BUCKETS, {
+            **_columns(status_rows, ("season", "enemy", "bucket", "time", "points", "points_taken", "status", "source")),
+            **_columns(stat_rows, ("enemy", *_ALL_STATISTIC_COLUMNS), prefix="stat_"),
+            "stat_season": season, "stat_bucket": bucket, "stat_time": poll.time,
+        })
+        status_written, statistic_written = cur.fetchone()
+        cur.execute(CONFIRM_POLL, {
+            "season": season, "time": poll.time, "delay": FINAL_BACKFILL_DELAY_SECONDS,
+            "introduction_order": [e.introduction_order for e in poll.campaign_status],
+            "points_max": [e.points_max for e in poll.campaign_status],
+            "season_duration": poll.statistics[0].season_duration,
+            "defend_event_id": poll.defend_event.event_id,
+            "attack_event_ids": [e.event_id for e in poll.attack_events],
+        })
+        previous_season, due = cur.fetchone()
+    return PollResult(season, previous_season, event_rows + progress_rows + status_written + statistic_written, due)
+
+
+def ingest_snapshots(conn: psycopg.Connection, season: int, payload: SeasonSnapshots, bucket_size: int) -> int:
+    """Store one season's ``get_snapshots`` response; return the rows written (0 when nothing changed).
+
+    Each snapshot becomes ``h1_status`` rows marked ``source = 'snapshot'`` in its bucket, beside (never
+    over) the live-poll rows. An unknown season (empty response) writes nothing."""
+    if payload.is_empty:
+        return 0
+    events = [_event_row(e, from_poll=False) for e in (*payload.defend_events, *payload.attack_events)]
+    status_rows = [
+        (season, enemy, bucket_start(snap.time, bucket_size), snap.time, f.points, f.points_taken, f.status, "snapshot")
+        for snap in payload.snapshots
+        for enemy, f in enumerate(snap.data)
+    ]
+    with conn.transaction():
+        cur = conn.cursor()
+        cur.execute(UPSERT_SNAPSHOT_SEASON, {
+            "season": season, "time": payload.time, "introduction_order": payload.introduction_order,
+            "points_max": payload.points_max,
+        })
+        written = cur.rowcount
+        cur.execute(UPSERT_SEASONS, {"seasons": sorted({e[0] for e in events})})
+        cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": 0, "time": 0, "progress_season": None})
+        written += sum(cur.fetchone())
+        cur.execute(UPSERT_STATUS, _columns(status_rows, ("season", "enemy", "bucket", "time", "points",
+                                                          "points_taken", "status", "source")))
+        written += cur.rowcount
+    return written

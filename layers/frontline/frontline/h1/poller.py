@@ -1,0 +1,103 @@
+"""One poll cycle: single-flight lock, fetch, ingest, final backfills, heartbeat, metrics.
+
+The scheduled Lambda, ``frontline h1 poll`` and the tests all call :func:`run_poll_cycle`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import psycopg
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from frontline import db
+from frontline.config import settings
+from frontline.h1 import client, ingest
+
+logger = Logger()
+metrics = Metrics()
+
+WORKER_TYPE = "h1_poller"
+POLL_LOCK_KEY = 7_246_601_101
+PROCESS_STARTED_AT = datetime.now(timezone.utc)
+
+BEAT = """
+INSERT INTO worker_heartbeat AS h (worker_type, last_beat, poll_duration_ms, last_error, started_at, updated_at)
+VALUES (%(worker)s, CASE WHEN %(error)s::text IS NULL THEN now() ELSE '-infinity' END, %(duration_ms)s, %(error)s,
+        %(started_at)s, now())
+ON CONFLICT (worker_type) DO UPDATE SET
+    last_beat = CASE WHEN %(error)s::text IS NULL THEN now() ELSE h.last_beat END,
+    poll_duration_ms = EXCLUDED.poll_duration_ms, last_error = EXCLUDED.last_error,
+    started_at = EXCLUDED.started_at, updated_at = now()
+"""
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    status: str  # "ok" | "skipped" | "failed"
+    season: int | None = None
+    rows_written: int = 0
+    duration_ms: int = 0
+    backfilled: tuple[int, ...] = ()
+    error: str | None = None
+
+
+def _beat(duration_ms: int, error: str | None) -> None:
+    params = {"worker": WORKER_TYPE, "duration_ms": duration_ms, "error": error, "started_at": PROCESS_STARTED_AT}
+    try:
+        db.connection().execute(BEAT, params)
+    except psycopg.Error:
+        # The failure may have been the connection itself: one retry on a fresh connection.
+        db.reset()
+        db.connection().execute(BEAT, params)
+
+
+def backfill_season(conn: psycopg.Connection, season: int) -> int:
+    """Fetch and store one season's get_snapshots; return the rows written."""
+    return ingest.ingest_snapshots(conn, season, client.get_snapshots(season), settings().bucket_size)
+
+
+def _final_backfills(conn: psycopg.Connection, seasons: list[int]) -> tuple[int, ...]:
+    done = []
+    for season in seasons:
+        try:
+            backfill_season(conn, season)
+            done.append(season)
+        except (client.UpstreamFailure, psycopg.Error):
+            # The season stays marked; the next poll tries again.
+            logger.exception("final backfill failed", extra={"season": season})
+            metrics.add_metric(name="BackfillFailures", unit=MetricUnit.Count, value=1)
+    return tuple(done)
+
+
+def run_poll_cycle() -> PollOutcome:
+    conn = db.connection()
+    if not conn.execute("SELECT pg_try_advisory_lock(%s)", (POLL_LOCK_KEY,)).fetchone()[0]:
+        logger.info("another poll holds the lock; exiting")
+        metrics.add_metric(name="PollSkipped", unit=MetricUnit.Count, value=1)
+        return PollOutcome("skipped")
+    started = time.monotonic()
+    try:
+        poll = client.get_campaign_status()
+        result = ingest.ingest_campaign_status(conn, poll, settings().bucket_size)
+        backfilled = _final_backfills(conn, result.final_backfills_due)
+    except (client.UpstreamFailure, psycopg.Error) as exc:
+        duration_ms = int((time.monotonic() - started) * 1000)
+        error = f"{getattr(exc, 'kind', 'database')}: {exc}"[:2000]
+        logger.exception("poll failed", extra={"error_kind": getattr(exc, "kind", "database")})
+        metrics.add_metric(name="PollFailures", unit=MetricUnit.Count, value=1)
+        _beat(duration_ms, error)
+        return PollOutcome("failed", duration_ms=duration_ms, error=error)
+    finally:
+        if not conn.broken and not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (POLL_LOCK_KEY,))
+    duration_ms = int((time.monotonic() - started) * 1000)
+    _beat(duration_ms, None)
+    metrics.add_metric(name="PollDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+    metrics.add_metric(name="RowsWritten", unit=MetricUnit.Count, value=result.rows_written)
+    logger.info("poll stored", extra={"season": result.season, "rows_written": result.rows_written,
+                                      "duration_ms": duration_ms, "backfilled": backfilled})
+    return PollOutcome("ok", result.season, result.rows_written, duration_ms, backfilled)
