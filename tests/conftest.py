@@ -76,3 +76,21 @@ def conn(database) -> psycopg.Connection:
 def conn_factory():
     """Open a fresh autocommit connection to whatever POSTGRES_URL names now."""
     return lambda: psycopg.connect(settings().postgres_url, autocommit=True)
+
+
+@pytest.fixture
+def h1_simulator(monkeypatch):
+    """A generated upstream on loopback with a frozen clock (tests move it with ``clock.set``);
+    H1_API_URL points at it, and client retries do not back off, to keep fault tests quick."""
+    from frontline.h1 import client
+    from frontline.h1.simulator import Simulator
+
+    simulator = Simulator.generated(seed=7, timeout_sleep=1.0).start()
+    simulator.world.clock.set(simulator.world.clock.start)
+    monkeypatch.setenv("H1_API_URL", simulator.url)
+    monkeypatch.setenv("H1_TIMEOUT_SECONDS", "0.4")
+    monkeypatch.setattr(client, "RETRIES", client.RETRIES.new(backoff_factor=0))
+    client._pool.cache_clear()
+    yield simulator
+    simulator.stop()
+    client._pool.cache_clear()

@@ -24,9 +24,10 @@ WORKER_TYPE = "h1_poller"
 POLL_LOCK_KEY = 7_246_601_101
 PROCESS_STARTED_AT = datetime.now(timezone.utc)
 
+# last_beat is the last *successful* poll: a worker that has never succeeded reads as the epoch.
 BEAT = """
 INSERT INTO worker_heartbeat AS h (worker_type, last_beat, poll_duration_ms, last_error, started_at, updated_at)
-VALUES (%(worker)s, CASE WHEN %(error)s::text IS NULL THEN now() ELSE '-infinity' END, %(duration_ms)s, %(error)s,
+VALUES (%(worker)s, CASE WHEN %(error)s::text IS NULL THEN now() ELSE to_timestamp(0) END, %(duration_ms)s, %(error)s,
         %(started_at)s, now())
 ON CONFLICT (worker_type) DO UPDATE SET
     last_beat = CASE WHEN %(error)s::text IS NULL THEN now() ELSE h.last_beat END,

@@ -287,10 +287,11 @@ class Simulator:
         self._thread = threading.Thread(target=self._server.serve_forever, name="h1-simulator", daemon=True)
 
     @classmethod
-    def generated(cls, *, seed: int = 1, start: int | None = None, speed: float = 1.0, port: int = 0) -> Simulator:
+    def generated(cls, *, seed: int = 1, start: int | None = None, speed: float = 1.0, port: int = 0,
+                  timeout_sleep: float = 3.0) -> Simulator:
         generator = SeasonGenerator(seed)
         start = start if start is not None else generator.season(3).start + 2 * DAY
-        return cls(World(generator, SimulatedClock(start, speed)), port=port)
+        return cls(World(generator, SimulatedClock(start, speed)), port=port, timeout_sleep=timeout_sleep)
 
     @property
     def url(self) -> str:
