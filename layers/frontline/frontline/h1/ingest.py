@@ -2,7 +2,8 @@
 
 A ``get_campaign_status`` poll is four statements in one transaction, following seed 000's write path:
 the seasons it names (unconfirmed), its events with their progress buckets, the status and statistic
-buckets, then the season confirmed (with ``last_updated``) and ``App.active_season``. Each table's rows
+buckets, then the season confirmed (with ``last_updated``) and ``App.active_season``. The same
+statements record the poll's campaign transitions in ``push_outbox`` (exactly once, by dedupe key). Each table's rows
 travel as arrays through ``unnest``. Every upsert skips rows whose values would not change, so
 ingesting the same response twice writes nothing.
 """
@@ -23,8 +24,10 @@ SELECT DISTINCT season FROM unnest(%(seasons)s::int[]) AS season
 ON CONFLICT (season) DO NOTHING
 """
 
-# Events (attack and defend in one table), then the progress buckets of the current season's events.
-# Both run in one statement: the foreign key from progress to event is checked at its end.
+# Events (attack and defend in one table), the progress buckets of the current season's events, and
+# (for polls) their transitions into the push outbox, in one statement: every CTE sees the rows as they
+# were before it, and the foreign key from progress to event is checked at the statement's end.
+# No transition is recorded before the first poll has set App.active_season (the baseline).
 UPSERT_EVENTS = """
 WITH incoming AS (
     SELECT * FROM unnest(
@@ -53,6 +56,24 @@ WITH incoming AS (
            COALESCE(EXCLUDED.max_event_id, e.max_event_id),
            COALESCE(EXCLUDED.poll_players_at_start, e.poll_players_at_start))
     RETURNING 1
+), before AS (
+    SELECT e.type, e.event_id, e.status FROM h1_event e JOIN incoming USING (type, event_id)
+), transitions AS (
+    INSERT INTO push_outbox (dedupe_key, kind, season, enemy, payload)
+    SELECT concat_ws(':', i.type, i.event_id, t.kind), t.kind, i.season, i.enemy,
+           jsonb_build_object('type', i.type, 'event_id', i.event_id, 'region', i.region, 'enemy', i.enemy,
+                              'points', i.points, 'points_max', i.points_max, 'status', i.status)
+    FROM incoming i
+    LEFT JOIN before b USING (type, event_id)
+    CROSS JOIN LATERAL (SELECT CASE
+        WHEN b.status IS NULL AND i.status = 'active' THEN 'started'
+        WHEN coalesce(b.status, 'active') = 'active' AND i.status = 'success' THEN 'won'
+        WHEN coalesce(b.status, 'active') = 'active' AND i.status = 'fail' THEN 'lost'
+    END AS kind) t
+    WHERE %(notify)s AND t.kind IS NOT NULL AND i.season = %(progress_season)s
+      AND (SELECT active_season FROM "App") > 0
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING 1
 ), progress AS (
     INSERT INTO h1_event_progress AS p (type, event_id, bucket, time, points)
     SELECT type, event_id, %(bucket)s, %(time)s, points FROM incoming
@@ -61,7 +82,7 @@ WITH incoming AS (
     WHERE EXCLUDED.time >= p.time AND (p.time, p.points) IS DISTINCT FROM (EXCLUDED.time, EXCLUDED.points)
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM progress)
+SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM progress), (SELECT count(*) FROM transitions)
 """
 
 UPSERT_STATUS = """
@@ -82,9 +103,21 @@ STATISTIC_COLUMNS = (
 STATISTIC_BIGINT_COLUMNS = ("kills", "deaths", "accidentals", "shots", "hits")
 _ALL_STATISTIC_COLUMNS = STATISTIC_COLUMNS + STATISTIC_BIGINT_COLUMNS
 
-# The status and statistic buckets of one poll, in one statement.
+# The status and statistic buckets of one poll, and the factions it shows newly defeated, in one statement.
 UPSERT_POLL_BUCKETS = f"""
-WITH status AS ({UPSERT_STATUS} RETURNING 1),
+WITH previous AS (
+    SELECT DISTINCT ON (enemy) enemy, status FROM h1_status
+    WHERE season = %(stat_season)s AND source = 'poll' ORDER BY enemy, bucket DESC
+), defeated AS (
+    INSERT INTO push_outbox (dedupe_key, kind, season, enemy, payload)
+    SELECT concat_ws(':', 'faction', %(stat_season)s, n.enemy, 'defeated'), 'faction_defeated', %(stat_season)s,
+           n.enemy, jsonb_build_object('season', %(stat_season)s, 'enemy', n.enemy)
+    FROM unnest(%(enemy)s::int[], %(status)s::text[]) AS n(enemy, status)
+    JOIN previous p USING (enemy)
+    WHERE n.status = 'defeated' AND p.status <> 'defeated'
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING 1
+), status AS ({UPSERT_STATUS} RETURNING 1),
 statistic AS (
     INSERT INTO h1_statistic AS st (season, enemy, bucket, time, {", ".join(_ALL_STATISTIC_COLUMNS)})
     SELECT %(stat_season)s, enemy, %(stat_bucket)s, %(stat_time)s, {", ".join(_ALL_STATISTIC_COLUMNS)}
@@ -99,11 +132,12 @@ statistic AS (
           IS DISTINCT FROM (EXCLUDED.time, {", ".join(f"EXCLUDED.{c}" for c in _ALL_STATISTIC_COLUMNS)})
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM status), (SELECT count(*) FROM statistic)
+SELECT (SELECT count(*) FROM status), (SELECT count(*) FROM statistic), (SELECT count(*) FROM defeated)
 """
 
-# The season confirmed, App.active_season kept current, and a season the campaign just moved past
-# marked for its final backfill. Returns the seasons whose final backfill is due now.
+# The season confirmed, App.active_season kept current, and when the campaign moved to a new season:
+# the finished one marked for its final backfill, and season_ended/season_started transitions.
+# Returns the previous active season, the seasons whose final backfill is due now, and the transitions.
 CONFIRM_POLL = """
 WITH previous AS (
     SELECT active_season FROM "App"
@@ -121,9 +155,17 @@ WITH previous AS (
     WHERE season = (SELECT active_season FROM previous) AND season < %(season)s AND final_backfill_after IS NULL
       AND EXISTS (SELECT 1 FROM app)
     RETURNING season
+), season_transitions AS (
+    INSERT INTO push_outbox (dedupe_key, kind, season, payload)
+    SELECT concat_ws(':', 'season', t.season, t.kind), t.kind, t.season, jsonb_build_object('season', t.season)
+    FROM (VALUES ((SELECT active_season FROM previous), 'season_ended'), (%(season)s, 'season_started')) AS t(season, kind)
+    WHERE (SELECT active_season FROM previous) BETWEEN 1 AND %(season)s - 1
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING 1
 )
 SELECT (SELECT active_season FROM previous),
-       ARRAY(SELECT season FROM h1_season WHERE final_backfill_after <= %(time)s ORDER BY season)
+       ARRAY(SELECT season FROM h1_season WHERE final_backfill_after <= %(time)s ORDER BY season),
+       (SELECT count(*) FROM season_transitions)
 """
 
 # A final backfill (see CONFIRM_POLL) is done once a fetch at or after its due time is stored.
@@ -176,6 +218,7 @@ class PollResult:
     previous_season: int
     rows_written: int
     final_backfills_due: list[int]
+    transitions: int
 
 
 def ingest_campaign_status(conn: psycopg.Connection, poll: CampaignStatus, bucket_size: int) -> PollResult:
@@ -191,14 +234,14 @@ def ingest_campaign_status(conn: psycopg.Connection, poll: CampaignStatus, bucke
         cur = conn.cursor()
         cur.execute(UPSERT_SEASONS, {"seasons": sorted({season, *(e.season for e in poll.events)})})
         cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": bucket, "time": poll.time,
-                                    "progress_season": season})
-        event_rows, progress_rows = cur.fetchone()
+                                    "progress_season": season, "notify": True})
+        event_rows, progress_rows, event_transitions = cur.fetchone()
         cur.execute(UPSERT_POLL_BUCKETS, {
             **_columns(status_rows, ("season", "enemy", "bucket", "time", "points", "points_taken", "status", "source")),
             **_columns(stat_rows, ("enemy", *_ALL_STATISTIC_COLUMNS), prefix="stat_"),
             "stat_season": season, "stat_bucket": bucket, "stat_time": poll.time,
         })
-        status_written, statistic_written = cur.fetchone()
+        status_written, statistic_written, faction_transitions = cur.fetchone()
         cur.execute(CONFIRM_POLL, {
             "season": season, "time": poll.time, "delay": FINAL_BACKFILL_DELAY_SECONDS,
             "introduction_order": [e.introduction_order for e in poll.campaign_status],
@@ -207,8 +250,9 @@ def ingest_campaign_status(conn: psycopg.Connection, poll: CampaignStatus, bucke
             "defend_event_id": poll.defend_event.event_id,
             "attack_event_ids": [e.event_id for e in poll.attack_events],
         })
-        previous_season, due = cur.fetchone()
-    return PollResult(season, previous_season, event_rows + progress_rows + status_written + statistic_written, due)
+        previous_season, due, season_transitions = cur.fetchone()
+    return PollResult(season, previous_season, event_rows + progress_rows + status_written + statistic_written, due,
+                      event_transitions + faction_transitions + season_transitions)
 
 
 def ingest_snapshots(conn: psycopg.Connection, season: int, payload: SeasonSnapshots, bucket_size: int) -> int:
@@ -232,7 +276,8 @@ def ingest_snapshots(conn: psycopg.Connection, season: int, payload: SeasonSnaps
         })
         written = cur.rowcount
         cur.execute(UPSERT_SEASONS, {"seasons": sorted({e[0] for e in events})})
-        cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": 0, "time": 0, "progress_season": None})
+        cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": 0, "time": 0,
+                                    "progress_season": None, "notify": False})
         written += sum(cur.fetchone())
         cur.execute(UPSERT_STATUS, _columns(status_rows, ("season", "enemy", "bucket", "time", "points",
                                                           "points_taken", "status", "source")))
