@@ -21,6 +21,7 @@ from frontline.local import queues, template
 from frontline.local.postgres import EmbeddedPostgres
 from frontline.local.scheduler import Scheduler
 from frontline.local.server import make_server
+from frontline.push import local_service
 
 log = logging.getLogger("frontline.dev")
 
@@ -51,6 +52,9 @@ class DevRuntime:
             server = EmbeddedPostgres(opts.state_dir / "pgdata")
             self.started.append(server.stop)
             os.environ["POSTGRES_URL"] = server.ensure_database("frontline")
+        push_service, push_environment = local_service.start_for_dev(opts.state_dir)
+        self.started.append(push_service.stop)
+        os.environ.update(push_environment)
         app = template.read(opts.template_path)
         # Each function's environment from template.yaml, less what only makes sense in AWS.
         for function in app.functions.values():
