@@ -1,0 +1,8 @@
+from frontline.starforge.api import ingest_router
+from frontline.web import make_resolver
+
+app = make_resolver(ingest_router)
+
+
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,552 @@
+"""The ETL: claim a snapshot, parse its payload, write every hero table set-based, finish.
+
+One snapshot is one transaction, and one statement per table (arrays through ``unnest``), sent in a
+pipeline so the whole write costs about one round trip after the hero row. Every upsert changes a
+row only when a value differs, so processing the same snapshot again leaves the tables exactly as
+they were (``updated_at`` included).
+
+Sections: a section absent from the payload leaves its table untouched; a section present replaces
+the hero's state. Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
+deleted: the row keeps level and history, and every "owners" query filters ``amount > 0``.
+
+Errors: connection loss, deadlocks, serialization failures, lock and statement timeouts are
+transient. The claim is released and ``TransientEtlError`` is raised so SQS redelivers the message
+later. Anything else is permanent: an ``etl_errors`` row, ``error_count + 1``, ``last_error``, and the
+message is acknowledged (never retried).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Iterable
+from uuid import UUID
+
+import psycopg
+from psycopg import errors, sql
+from psycopg.types.json import Jsonb
+from pydantic import ValidationError
+
+from frontline import db
+from frontline.starforge.models import KingdomProgress, ProfileData, profile_data_of
+from frontline.starforge.settings import settings
+
+log = logging.getLogger(__name__)
+
+
+class ErrorType(str, Enum):
+    PARSE_ERROR = "PARSE_ERROR"
+    DB_ERROR = "DB_ERROR"
+    FK_VIOLATION = "FK_VIOLATION"
+    PROCESSING_ERROR = "PROCESSING_ERROR"
+
+
+class Outcome(str, Enum):
+    PROCESSED = "processed"
+    FAILED = "failed"  # a permanent error, recorded
+    ALREADY_DONE = "already_done"  # processed or permanently failed before: a duplicate delivery
+    NOT_FOUND = "not_found"
+
+
+class TransientEtlError(Exception):
+    """Processing should be retried later (the SQS message is left to reappear)."""
+
+
+def classify(exc: BaseException) -> ErrorType | None:
+    """The permanent error type of ``exc``, or None when a retry may succeed."""
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return None  # connection, deadlock, serialization, lock/statement timeout, server shutdown
+    if isinstance(exc, ValidationError):
+        return ErrorType.PARSE_ERROR
+    if isinstance(exc, errors.ForeignKeyViolation):
+        return ErrorType.FK_VIOLATION
+    if isinstance(exc, psycopg.Error):
+        return ErrorType.DB_ERROR
+    return ErrorType.PROCESSING_ERROR
+
+
+# --- claim --------------------------------------------------------------------------------------
+
+_CLAIM = """
+WITH claimed AS (
+    UPDATE starforge.hero_snapshots
+    SET processing = true, processing_started_at = now()
+    WHERE id = %(id)s
+      AND processed_at IS NULL
+      AND NOT COALESCE((last_error ->> 'permanent')::boolean, false)
+      AND (processing IS NOT TRUE OR processing_started_at < now() - make_interval(secs => %(ttl)s))
+    RETURNING raw, created_at
+)
+SELECT claimed.raw, claimed.created_at, claimed.raw IS NOT NULL AS won
+FROM starforge.hero_snapshots s LEFT JOIN claimed ON true
+WHERE s.id = %(id)s
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    raw: Any
+    created_at: datetime
+
+
+def claim(conn: psycopg.Connection, snapshot_id: UUID | str) -> Claim | Outcome:
+    """Atomically take the snapshot for processing. A claim older than the TTL belongs to a crashed
+    worker and can be taken over. Returns the claim, or why there is nothing to do; raises
+    ``TransientEtlError`` while another live worker holds it."""
+    row = conn.execute(_CLAIM, {"id": snapshot_id, "ttl": settings().claim_ttl_seconds}).fetchone()
+    if row is None:
+        return Outcome.NOT_FOUND
+    raw, created_at, won = row
+    if won:
+        return Claim(raw, created_at)
+    state = conn.execute(
+        "SELECT processed_at IS NOT NULL OR COALESCE((last_error ->> 'permanent')::boolean, false)"
+        " FROM starforge.hero_snapshots WHERE id = %s", (snapshot_id,)).fetchone()
+    if state and state[0]:
+        return Outcome.ALREADY_DONE
+    raise TransientEtlError(f"snapshot {snapshot_id} is being processed by another worker")
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+_RECORD_ERROR = """
+WITH logged AS (
+    INSERT INTO starforge.etl_errors (snapshot_id, error_type, message, details)
+    SELECT %(id)s, %(error_type)s, %(message)s, %(details)s
+    WHERE %(permanent)s
+)
+UPDATE starforge.hero_snapshots
+SET processing = false,
+    error_count = COALESCE(error_count, 0) + 1,
+    last_error = jsonb_build_object('type', %(error_type)s::text, 'message', %(message)s::text,
+                                    'permanent', %(permanent)s, 'at', now())
+WHERE id = %(id)s
+"""
+
+
+def _details(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, ValidationError):
+        return {"errors": exc.errors(include_input=False, include_url=False)[:20]}
+    if isinstance(exc, psycopg.Error) and exc.diag:
+        return {"sqlstate": exc.sqlstate, "table": exc.diag.table_name, "constraint": exc.diag.constraint_name}
+    return {"exception": type(exc).__name__}
+
+
+def record_error(conn: psycopg.Connection, snapshot_id: UUID | str, exc: BaseException,
+                 error_type: ErrorType | None) -> None:
+    """Release the claim and say what went wrong; a permanent error also gets an ``etl_errors`` row."""
+    conn.execute(_RECORD_ERROR, {
+        "id": snapshot_id, "error_type": error_type.value if error_type else "TRANSIENT",
+        "message": f"{type(exc).__name__}: {exc}"[:1000], "details": Jsonb(_details(exc)),
+        "permanent": error_type is not None,
+    })
+
+
+# --- the write ----------------------------------------------------------------------------------
+
+_UPSERT_GUILD = """
+INSERT INTO starforge.guilds AS g (external_id, name) VALUES (%(external_id)s, %(name)s)
+ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
+WHERE g.name IS DISTINCT FROM EXCLUDED.name
+"""
+
+_UPSERT_USER = """
+INSERT INTO starforge.users AS u (namecode, username) VALUES (%(namecode)s, %(username)s)
+ON CONFLICT (namecode) DO UPDATE SET username = EXCLUDED.username, updated_at = now()
+WHERE u.username IS DISTINCT FROM EXCLUDED.username
+"""
+
+_UPSERT_HERO = """
+WITH upserted AS (
+    INSERT INTO starforge.heroes AS h (
+        namecode, external_id, name, name_lower, username, level, race, gender, class, portrait_id, title_id,
+        flair_id, honor_rank, equipped_weapon_id, equipped_pet_id, guild_id, guild_external_id, guild_name,
+        guild_rank, server_time, last_login, last_played, summary, extras)
+    VALUES (
+        %(namecode)s, %(external_id)s, %(name)s, %(name_lower)s, %(username)s, %(level)s, %(race)s, %(gender)s,
+        %(class)s, %(portrait_id)s, %(title_id)s, %(flair_id)s, %(honor_rank)s, %(equipped_weapon_id)s,
+        %(equipped_pet_id)s, (SELECT id FROM starforge.guilds WHERE external_id = %(guild_external_id)s),
+        %(guild_external_id)s, %(guild_name)s, %(guild_rank)s, %(server_time)s, %(last_login)s, %(last_played)s,
+        %(summary)s, %(extras)s)
+    ON CONFLICT (namecode) DO UPDATE SET
+        (external_id, name, name_lower, username, level, race, gender, class, portrait_id, title_id, flair_id,
+         honor_rank, equipped_weapon_id, equipped_pet_id, guild_id, guild_external_id, guild_name, guild_rank,
+         server_time, last_login, last_played, summary, extras, updated_at)
+      = (EXCLUDED.external_id, EXCLUDED.name, EXCLUDED.name_lower, EXCLUDED.username, EXCLUDED.level,
+         EXCLUDED.race, EXCLUDED.gender, EXCLUDED.class, EXCLUDED.portrait_id, EXCLUDED.title_id,
+         EXCLUDED.flair_id, EXCLUDED.honor_rank, EXCLUDED.equipped_weapon_id, EXCLUDED.equipped_pet_id,
+         EXCLUDED.guild_id, EXCLUDED.guild_external_id, EXCLUDED.guild_name, EXCLUDED.guild_rank,
+         EXCLUDED.server_time, EXCLUDED.last_login, EXCLUDED.last_played, EXCLUDED.summary, EXCLUDED.extras, now())
+    WHERE (h.external_id, h.name, h.username, h.level, h.race, h.gender, h.class, h.portrait_id, h.title_id,
+           h.flair_id, h.honor_rank, h.equipped_weapon_id, h.equipped_pet_id, h.guild_id, h.guild_external_id,
+           h.guild_name, h.guild_rank, h.server_time, h.last_login, h.last_played, h.summary, h.extras)
+          IS DISTINCT FROM
+          (EXCLUDED.external_id, EXCLUDED.name, EXCLUDED.username, EXCLUDED.level, EXCLUDED.race, EXCLUDED.gender,
+           EXCLUDED.class, EXCLUDED.portrait_id, EXCLUDED.title_id, EXCLUDED.flair_id, EXCLUDED.honor_rank,
+           EXCLUDED.equipped_weapon_id, EXCLUDED.equipped_pet_id, EXCLUDED.guild_id, EXCLUDED.guild_external_id,
+           EXCLUDED.guild_name, EXCLUDED.guild_rank, EXCLUDED.server_time, EXCLUDED.last_login,
+           EXCLUDED.last_played, EXCLUDED.summary, EXCLUDED.extras)
+    RETURNING id
+)
+SELECT id FROM upserted
+UNION ALL
+SELECT id FROM starforge.heroes WHERE namecode = %(namecode)s
+LIMIT 1
+"""
+
+_UPSERT_TROOPS = """
+WITH incoming AS (
+    SELECT * FROM unnest(%(troop_id)s::int[], %(amount)s::int[], %(level)s::int[], %(current_rarity)s::int[],
+                         %(fusion_cards)s::int[], %(orb_fusion_cards)s::int[], %(traits_owned)s::int[],
+                         %(invasions)s::int[], %(shiny_level_progress)s::int[], %(orbs_used)s::jsonb[],
+                         %(extra)s::jsonb[])
+        AS t (troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
+              shiny_level_progress, orbs_used, extra)
+), upserted AS (
+    INSERT INTO starforge.hero_troops AS ht (
+        hero_id, troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
+        shiny_level_progress, orbs_used, extra)
+    SELECT %(hero_id)s, * FROM incoming
+    ON CONFLICT (hero_id, troop_id) DO UPDATE SET
+        (amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
+         shiny_level_progress, orbs_used, extra, updated_at)
+      = (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.current_rarity, EXCLUDED.fusion_cards, EXCLUDED.orb_fusion_cards,
+         EXCLUDED.traits_owned, EXCLUDED.invasions, EXCLUDED.shiny_level_progress, EXCLUDED.orbs_used,
+         EXCLUDED.extra, now())
+    WHERE (ht.amount, ht.level, ht.current_rarity, ht.fusion_cards, ht.orb_fusion_cards, ht.traits_owned,
+           ht.invasions, ht.shiny_level_progress, ht.orbs_used, ht.extra)
+          IS DISTINCT FROM
+          (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.current_rarity, EXCLUDED.fusion_cards,
+           EXCLUDED.orb_fusion_cards, EXCLUDED.traits_owned, EXCLUDED.invasions, EXCLUDED.shiny_level_progress,
+           EXCLUDED.orbs_used, EXCLUDED.extra)
+)
+UPDATE starforge.hero_troops SET amount = 0, updated_at = now()
+WHERE hero_id = %(hero_id)s AND amount <> 0 AND troop_id <> ALL (%(troop_id)s::int[])
+"""
+
+_UPSERT_PETS = """
+WITH incoming AS (
+    SELECT * FROM unnest(%(pet_id)s::int[], %(amount)s::int[], %(level)s::int[], %(xp)s::bigint[],
+                         %(orb_fusion_cards)s::int[], %(orbs_used)s::jsonb[], %(ascension_level)s::int[],
+                         %(extra)s::jsonb[])
+        AS t (pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
+), upserted AS (
+    INSERT INTO starforge.hero_pets AS hp (
+        hero_id, pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
+    SELECT %(hero_id)s, * FROM incoming
+    ON CONFLICT (hero_id, pet_id) DO UPDATE SET
+        (amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra, updated_at)
+      = (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.xp, EXCLUDED.orb_fusion_cards, EXCLUDED.orbs_used,
+         EXCLUDED.ascension_level, EXCLUDED.extra, now())
+    WHERE (hp.amount, hp.level, hp.xp, hp.orb_fusion_cards, hp.orbs_used, hp.ascension_level, hp.extra)
+          IS DISTINCT FROM
+          (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.xp, EXCLUDED.orb_fusion_cards, EXCLUDED.orbs_used,
+           EXCLUDED.ascension_level, EXCLUDED.extra)
+)
+UPDATE starforge.hero_pets SET amount = 0, updated_at = now()
+WHERE hero_id = %(hero_id)s AND amount <> 0 AND pet_id <> ALL (%(pet_id)s::int[])
+"""
+
+_UPSERT_ARTIFACTS = """
+INSERT INTO starforge.hero_artifacts AS ha (hero_id, artifact_id, level, xp, extra)
+SELECT %(hero_id)s, * FROM unnest(%(artifact_id)s::int[], %(level)s::int[], %(xp)s::bigint[], %(extra)s::jsonb[])
+ON CONFLICT (hero_id, artifact_id) DO UPDATE SET
+    (level, xp, extra, updated_at) = (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra, now())
+WHERE (ha.level, ha.xp, ha.extra) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra)
+"""
+
+_UPSERT_KINGDOM_PROGRESS = """
+INSERT INTO starforge.hero_kingdom_progress AS kp (
+    hero_id, kingdom_id, status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra)
+SELECT %(hero_id)s, * FROM unnest(%(kingdom_id)s::int[], %(status)s::int[], %(income)s::int[],
+                                  %(challenge_tier)s::int[], %(invasions)s::int[], %(power_rank)s::int[],
+                                  %(tasks)s::jsonb[], %(explore)s::jsonb[], %(trials_team)s::jsonb[],
+                                  %(extra)s::jsonb[])
+ON CONFLICT (hero_id, kingdom_id) DO UPDATE SET
+    (status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra, updated_at)
+  = (EXCLUDED.status, EXCLUDED.income, EXCLUDED.challenge_tier, EXCLUDED.invasions, EXCLUDED.power_rank,
+     EXCLUDED.tasks, EXCLUDED.explore, EXCLUDED.trials_team, EXCLUDED.extra, now())
+WHERE (kp.status, kp.income, kp.challenge_tier, kp.invasions, kp.power_rank, kp.tasks, kp.explore, kp.trials_team,
+       kp.extra)
+      IS DISTINCT FROM
+      (EXCLUDED.status, EXCLUDED.income, EXCLUDED.challenge_tier, EXCLUDED.invasions, EXCLUDED.power_rank,
+       EXCLUDED.tasks, EXCLUDED.explore, EXCLUDED.trials_team, EXCLUDED.extra)
+"""
+
+# Teams have no natural key: the n-th team of a hero has the id md5(hero_id:team:n), and its troop in
+# slot p the id md5(team_id:p), so a reprocess updates the same rows instead of minting new ones.
+_REPLACE_TEAMS = """
+WITH incoming AS (
+    SELECT md5(%(hero_id)s::text || ':team:' || n)::uuid AS id, name, banner, team_level, class, override_data
+    FROM unnest(%(name)s::text[], %(banner)s::int[], %(team_level)s::int[], %(class)s::text[],
+                %(override_data)s::jsonb[]) WITH ORDINALITY AS t (name, banner, team_level, class, override_data, n)
+), upserted AS (
+    INSERT INTO starforge.teams AS tm (id, hero_id, name, banner, team_level, class, override_data)
+    SELECT id, %(hero_id)s, name, banner, team_level, class, override_data FROM incoming
+    ON CONFLICT (id) DO UPDATE SET
+        (name, banner, team_level, class, override_data, updated_at)
+      = (EXCLUDED.name, EXCLUDED.banner, EXCLUDED.team_level, EXCLUDED.class, EXCLUDED.override_data, now())
+    WHERE (tm.name, tm.banner, tm.team_level, tm.class, tm.override_data)
+          IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.banner, EXCLUDED.team_level, EXCLUDED.class, EXCLUDED.override_data)
+)
+DELETE FROM starforge.teams WHERE hero_id = %(hero_id)s AND id NOT IN (SELECT id FROM incoming)
+"""
+
+_REPLACE_TEAM_TROOPS = """
+WITH incoming AS (
+    SELECT md5(team_id::text || ':' || position)::uuid AS id, team_id, position, troop_id
+    FROM (SELECT md5(%(hero_id)s::text || ':team:' || team_n)::uuid AS team_id, position, troop_id
+          FROM unnest(%(team_n)s::int[], %(position)s::int[], %(troop_id)s::int[]) AS t (team_n, position, troop_id))
+         AS keyed
+), upserted AS (
+    INSERT INTO starforge.team_troops AS tt (id, team_id, position, troop_id)
+    SELECT id, team_id, position, troop_id FROM incoming
+    ON CONFLICT (id) DO UPDATE SET troop_id = EXCLUDED.troop_id WHERE tt.troop_id <> EXCLUDED.troop_id
+)
+DELETE FROM starforge.team_troops tt USING starforge.teams t
+WHERE tt.team_id = t.id AND t.hero_id = %(hero_id)s AND tt.id NOT IN (SELECT id FROM incoming)
+"""
+
+_UPSERT_PVP_REGIONS = """
+INSERT INTO starforge.hero_pvp_regions AS r (hero_id, region_id, team, stats, most_used_troop, extras)
+SELECT %(hero_id)s, * FROM unnest(%(region_id)s::int[], %(team)s::jsonb[], %(stats)s::jsonb[],
+                                  %(most_used_troop)s::jsonb[], %(extras)s::jsonb[])
+ON CONFLICT (hero_id, region_id) DO UPDATE SET
+    (team, stats, most_used_troop, extras, updated_at)
+  = (EXCLUDED.team, EXCLUDED.stats, EXCLUDED.most_used_troop, EXCLUDED.extras, now())
+WHERE (r.team, r.stats, r.most_used_troop, r.extras)
+      IS DISTINCT FROM (EXCLUDED.team, EXCLUDED.stats, EXCLUDED.most_used_troop, EXCLUDED.extras)
+"""
+
+_UPSERT_PVP_STATS = """
+INSERT INTO starforge.hero_pvp_stats AS s (
+    hero_id, invades_won, invades_lost, defends_won, defends_lost, most_invaded_kingdom, most_used_troop, raw)
+VALUES (%(hero_id)s, %(invades_won)s, %(invades_lost)s, %(defends_won)s, %(defends_lost)s,
+        %(most_invaded_kingdom)s, %(most_used_troop)s, %(raw)s)
+ON CONFLICT (hero_id) DO UPDATE SET
+    (invades_won, invades_lost, defends_won, defends_lost, most_invaded_kingdom, most_used_troop, raw, updated_at)
+  = (EXCLUDED.invades_won, EXCLUDED.invades_lost, EXCLUDED.defends_won, EXCLUDED.defends_lost,
+     EXCLUDED.most_invaded_kingdom, EXCLUDED.most_used_troop, EXCLUDED.raw, now())
+WHERE (s.invades_won, s.invades_lost, s.defends_won, s.defends_lost, s.most_invaded_kingdom, s.most_used_troop,
+       s.raw)
+      IS DISTINCT FROM
+      (EXCLUDED.invades_won, EXCLUDED.invades_lost, EXCLUDED.defends_won, EXCLUDED.defends_lost,
+       EXCLUDED.most_invaded_kingdom, EXCLUDED.most_used_troop, EXCLUDED.raw)
+"""
+
+_UPSERT_CLASS_DATA = """
+INSERT INTO starforge.hero_class_data AS c (hero_id, class_name, data)
+SELECT %(hero_id)s, * FROM unnest(%(class_name)s::text[], %(data)s::jsonb[])
+ON CONFLICT (hero_id, class_name) DO UPDATE SET data = EXCLUDED.data, updated_at = now()
+WHERE c.data IS DISTINCT FROM EXCLUDED.data
+"""
+
+# An id the catalog does not know gets a placeholder row, for analysts to review and for the
+# catalog seed to complete later.
+_PLACEHOLDERS = """
+INSERT INTO starforge.{table} (id, name, meta)
+SELECT id, {label} || id, '{{"placeholder": true}}'::jsonb FROM unnest(%s::int[]) AS id
+ON CONFLICT (id) DO NOTHING
+"""
+
+_UPSERT_SUMMARY = """
+INSERT INTO starforge.user_profile_summary AS ps (
+    user_id, namecode, username, level, top_troops, equipped_pet, pvp_tier, guild_id, last_seen, extra)
+SELECT u.id, h.namecode, h.username, h.level,
+       COALESCE((SELECT jsonb_agg(jsonb_build_object('troop_id', t.troop_id, 'name', tc.name, 'amount', t.amount,
+                                                     'level', t.level) ORDER BY t.amount DESC, t.level DESC, t.troop_id)
+                 FROM (SELECT troop_id, amount, level FROM starforge.hero_troops
+                       WHERE hero_id = h.id AND amount > 0
+                       ORDER BY amount DESC, level DESC, troop_id LIMIT 5) t
+                 LEFT JOIN starforge.troop_catalog tc ON tc.id = t.troop_id), '[]'::jsonb),
+       (SELECT jsonb_build_object('pet_id', p.pet_id, 'name', pc.name, 'level', p.level,
+                                  'ascension_level', p.ascension_level)
+        FROM starforge.hero_pets p LEFT JOIN starforge.pet_catalog pc ON pc.id = p.pet_id
+        WHERE p.hero_id = h.id AND p.pet_id = h.equipped_pet_id),
+       %(pvp_tier)s::int, h.guild_id, %(last_seen)s::timestamptz,
+       jsonb_build_object('name', h.name, 'class', h.class, 'guild_name', h.guild_name,
+                          'troops_owned', (SELECT count(*) FROM starforge.hero_troops
+                                           WHERE hero_id = h.id AND amount > 0),
+                          'snapshot_id', %(snapshot_id)s::text)
+FROM starforge.heroes h JOIN starforge.users u ON u.namecode = h.namecode
+WHERE h.id = %(hero_id)s
+ON CONFLICT (user_id) DO UPDATE SET
+    (namecode, username, level, top_troops, equipped_pet, pvp_tier, guild_id, last_seen, extra, cached_at,
+     updated_at)
+  = (EXCLUDED.namecode, EXCLUDED.username, EXCLUDED.level, EXCLUDED.top_troops, EXCLUDED.equipped_pet,
+     EXCLUDED.pvp_tier, EXCLUDED.guild_id, EXCLUDED.last_seen, EXCLUDED.extra, now(), now())
+WHERE (ps.namecode, ps.username, ps.level, ps.top_troops, ps.equipped_pet, ps.pvp_tier, ps.guild_id, ps.last_seen,
+       ps.extra)
+      IS DISTINCT FROM
+      (EXCLUDED.namecode, EXCLUDED.username, EXCLUDED.level, EXCLUDED.top_troops, EXCLUDED.equipped_pet,
+       EXCLUDED.pvp_tier, EXCLUDED.guild_id, EXCLUDED.last_seen, EXCLUDED.extra)
+"""
+
+_FINISH = """
+UPDATE starforge.hero_snapshots
+SET processing = false, processed_at = now(), last_error = NULL, namecode = %(namecode)s::varchar,
+    server_time = %(server_time)s, user_id = (SELECT id FROM starforge.users WHERE namecode = %(namecode)s::varchar)
+WHERE id = %(snapshot_id)s
+"""
+
+
+def _json(value: Any) -> str:
+    if not value:
+        return "[]" if isinstance(value, list) else "{}"
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _columns(rows: Iterable[tuple], names: tuple[str, ...]) -> dict[str, list]:
+    """Rows to one list per column: the arrays ``unnest`` takes."""
+    columns = list(zip(*rows)) or [()] * len(names)
+    return {name: list(values) for name, values in zip(names, columns)}
+
+
+def _timestamp(epoch_ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc) if epoch_ms is not None else None
+
+
+def _placeholders(conn: psycopg.Connection, table: str, label: str, ids: Iterable[int]) -> None:
+    query = sql.SQL(_PLACEHOLDERS).format(table=sql.Identifier(table), label=sql.Literal(label + " "))
+    conn.execute(query, (sorted(set(ids)),))
+
+
+def write_profile(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_created_at: datetime,
+                  profile: ProfileData) -> UUID:
+    """Every table the profile feeds, in the caller's transaction. Returns the hero id."""
+    namecode = profile.name_code
+    if profile.guild_id:
+        conn.execute(_UPSERT_GUILD, {"external_id": profile.guild_id, "name": profile.guild_name or profile.guild_id})
+    conn.execute(_UPSERT_USER, {"namecode": namecode, "username": profile.username})
+    hero_id = conn.execute(_UPSERT_HERO, {
+        "namecode": namecode, "external_id": profile.external_id, "name": profile.name,
+        "name_lower": profile.name.lower() if profile.name else None,
+        "username": profile.username, "level": profile.level, "race": profile.race, "gender": profile.gender,
+        "class": profile.class_name, "portrait_id": profile.portrait_id, "title_id": profile.title_id,
+        "flair_id": profile.flair_id, "honor_rank": profile.honor_rank,
+        "equipped_weapon_id": profile.equipped_weapon_id, "equipped_pet_id": profile.equipped_pet_id,
+        "guild_external_id": profile.guild_id, "guild_name": profile.guild_name, "guild_rank": profile.guild_rank,
+        "server_time": _timestamp(profile.server_time), "last_login": _timestamp(profile.last_login),
+        "last_played": _timestamp(profile.last_played),
+        "summary": _json({"snapshot_id": str(snapshot_id), "troops": len(profile.troops or {}),
+                          "pets": len(profile.pets or {})}),
+        "extras": _json(profile.extras),
+    }).fetchone()[0]
+    hero = {"hero_id": hero_id}
+
+    with conn.pipeline():
+        if profile.troops is not None:
+            conn.execute(_UPSERT_TROOPS, hero | _columns(
+                ((tid, t.amount, t.level, t.current_rarity, t.fusion_cards, t.orb_fusion_cards, t.traits_owned,
+                  t.invasions, t.shiny_level_progress, _json(t.orbs_used), _json(t.extras))
+                 for tid, t in profile.troops.items()),
+                ("troop_id", "amount", "level", "current_rarity", "fusion_cards", "orb_fusion_cards", "traits_owned",
+                 "invasions", "shiny_level_progress", "orbs_used", "extra")))
+        team_troop_ids = [troop for team in profile.teams or () for troop in team.troops]
+        if profile.troops is not None or team_troop_ids:
+            _placeholders(conn, "troop_catalog", "Unknown troop", [*(profile.troops or ()), *team_troop_ids])
+
+        if profile.pets is not None:
+            conn.execute(_UPSERT_PETS, hero | _columns(
+                ((pid, p.amount, p.level, p.xp, p.orb_fusion_cards, _json(p.orbs_used), p.ascension_level,
+                  _json(p.extras)) for pid, p in profile.pets.items()),
+                ("pet_id", "amount", "level", "xp", "orb_fusion_cards", "orbs_used", "ascension_level", "extra")))
+        pet_ids = [*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else [])]
+        if pet_ids:
+            _placeholders(conn, "pet_catalog", "Unknown pet", pet_ids)
+
+        if profile.artifacts is not None:
+            conn.execute(_UPSERT_ARTIFACTS, hero | _columns(
+                ((aid, a.level, a.xp, _json(a.extras)) for aid, a in profile.artifacts.items()),
+                ("artifact_id", "level", "xp", "extra")))
+            _placeholders(conn, "artifact_catalog", "Unknown artifact", profile.artifacts)
+
+        if profile.kingdom_levels is not None or profile.progress is not None:
+            levels, progress = profile.kingdom_levels or {}, profile.progress or {}
+            kingdom_ids = sorted(levels.keys() | progress.keys())
+            conn.execute(_UPSERT_KINGDOM_PROGRESS, hero | _columns(
+                ((kid, p.status, p.income, p.challenge_tier, p.invasions, p.power_rank, _json(p.tasks),
+                  _json(p.explore), _json(p.trials_team),
+                  _json(p.extras | ({"KingdomLevel": levels[kid]} if kid in levels else {})))
+                 for kid in kingdom_ids for p in [progress.get(kid) or KingdomProgress()]),
+                ("kingdom_id", "status", "income", "challenge_tier", "invasions", "power_rank", "tasks", "explore",
+                 "trials_team", "extra")))
+            _placeholders(conn, "kingdom_catalog", "Unknown kingdom", kingdom_ids)
+
+        if profile.teams is not None:
+            conn.execute(_REPLACE_TEAMS, hero | _columns(
+                ((t.name, t.banner, t.team_level, t.class_name, _json(t.override_data | t.extras))
+                 for t in profile.teams),
+                ("name", "banner", "team_level", "class", "override_data")))
+            conn.execute(_REPLACE_TEAM_TROOPS, hero | _columns(
+                ((n, position, troop) for n, t in enumerate(profile.teams, 1)
+                 for position, troop in enumerate(t.troops)),
+                ("team_n", "position", "troop_id")))
+
+        if profile.pvp_regions is not None:
+            conn.execute(_UPSERT_PVP_REGIONS, hero | _columns(
+                ((rid, _json(r.team), _json(r.stats), _json(r.most_used_troop), _json(r.extras))
+                 for rid, r in profile.pvp_regions.items()),
+                ("region_id", "team", "stats", "most_used_troop", "extras")))
+
+        if profile.pvp_stats is not None:
+            stats = profile.pvp_stats
+            conn.execute(_UPSERT_PVP_STATS, hero | {
+                "invades_won": stats.invades_won, "invades_lost": stats.invades_lost,
+                "defends_won": stats.defends_won, "defends_lost": stats.defends_lost,
+                "most_invaded_kingdom": _json_or_none(stats.most_invaded_kingdom),
+                "most_used_troop": _json_or_none(stats.most_used_troop),
+                "raw": _json(stats.model_dump(by_alias=True)),
+            })
+
+        if profile.class_data is not None:
+            conn.execute(_UPSERT_CLASS_DATA, hero | _columns(
+                ((name, _json(data)) for name, data in profile.class_data.items()), ("class_name", "data")))
+
+        conn.execute(_UPSERT_SUMMARY, hero | {
+            "pvp_tier": profile.pvp_tier, "snapshot_id": str(snapshot_id),
+            "last_seen": _timestamp(profile.server_time) or snapshot_created_at,
+        })
+        conn.execute(_FINISH, {"snapshot_id": snapshot_id, "namecode": namecode, "server_time": profile.server_time})
+    return hero_id
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else _json(value)
+
+
+def parse(raw: Any) -> ProfileData:
+    """The payload's ProfileData (enveloped or bare); raises pydantic's ValidationError when malformed."""
+    return ProfileData.model_validate(profile_data_of(raw))
+
+
+def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = None) -> Outcome:
+    """Claim, parse, write, finish. Raises ``TransientEtlError`` when a retry may succeed."""
+    conn = conn or db.connection()
+    try:
+        taken = claim(conn, snapshot_id)
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise TransientEtlError(f"could not claim snapshot {snapshot_id}: {exc}") from exc
+    if not isinstance(taken, Claim):
+        log.info("snapshot %s: %s", snapshot_id, taken.value)
+        return taken
+    try:
+        profile = parse(taken.raw)
+        with conn.transaction():
+            write_profile(conn, snapshot_id, taken.created_at, profile)
+    except Exception as exc:
+        error_type = classify(exc)
+        log.warning("snapshot %s failed (%s): %s", snapshot_id, error_type.value if error_type else "transient", exc)
+        try:
+            record_error(conn, snapshot_id, exc, error_type)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            log.exception("could not record the error of snapshot %s; its claim expires after the TTL", snapshot_id)
+            if error_type is not None:
+                raise TransientEtlError(f"snapshot {snapshot_id}: error not recorded") from exc
+        if error_type is None:
+            raise TransientEtlError(f"snapshot {snapshot_id}: {type(exc).__name__}: {exc}") from exc
+        return Outcome.FAILED
+    return Outcome.PROCESSED

@@ -1,0 +1,135 @@
+"""``POST /api/v1/snapshots``: store a raw profile snapshot and queue it for the ETL.
+
+The answer is 202 only once the snapshot row is committed and its job is on the queue. The content
+hash is the sha256 of the payload's compact JSON (key order as sent), so whitespace does not defeat
+the dedupe window. ``raw`` holds the payload as sent: the game's envelope or a bare ProfileData.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from frontline import db, queues
+from frontline.starforge.models import SnapshotJob, SnapshotRequest, profile_data_of
+from frontline.starforge.settings import settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An HTTP answer: a status and a JSON body. Error bodies are ``{"error": {"code", "message", ...}}``."""
+
+    status: int
+    body: dict[str, Any]
+
+
+def error(status: int, code: str, message: str, **fields: Any) -> Outcome:
+    return Outcome(status, {"error": {"code": code, "message": message, **fields}})
+
+
+def describe(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+
+
+class QueueUnavailable(RuntimeError):
+    pass
+
+
+def enqueue(snapshot_id: UUID | str) -> None:
+    queue_url = settings().etl_queue_url
+    if not queue_url:
+        raise QueueUnavailable("STARFORGE_ETL_QUEUE_URL is not set")
+    try:
+        queues.send(queue_url, SnapshotJob(snapshot_id=snapshot_id).model_dump_json())
+    except Exception as exc:
+        raise QueueUnavailable(f"could not queue the ETL job: {type(exc).__name__}") from exc
+
+
+_CLAIM_KEY = """
+INSERT INTO starforge.ingest_idempotency_keys (scope, key, request_hash) VALUES (%s, %s, %s)
+ON CONFLICT DO NOTHING RETURNING true
+"""
+_REMEMBERED_KEY = """
+SELECT request_hash, status_code, response FROM starforge.ingest_idempotency_keys WHERE scope = %s AND key = %s
+"""
+_REMEMBER_ANSWER = """
+UPDATE starforge.ingest_idempotency_keys SET status_code = %s, response = %s, snapshot_id = %s
+WHERE scope = %s AND key = %s
+"""
+# Serializes writers of the same content, so two identical posts in the same instant cannot both
+# miss each other in the dedupe window.
+_LOCK_CONTENT = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+_INSERT_UNLESS_RECENT = """
+WITH recent AS (
+    SELECT id FROM starforge.hero_snapshots
+    WHERE content_hash = %(content_hash)s AND created_at > now() - make_interval(secs => %(window)s)
+    ORDER BY created_at DESC
+    LIMIT 1
+), inserted AS (
+    INSERT INTO starforge.hero_snapshots (namecode, source, raw, size_bytes, content_hash)
+    SELECT %(namecode)s, %(source)s, %(raw)s::jsonb, %(size_bytes)s, %(content_hash)s
+    WHERE NOT EXISTS (SELECT 1 FROM recent)
+    RETURNING id
+)
+SELECT id, true FROM inserted
+UNION ALL
+SELECT id, false FROM recent
+"""
+_FORGET_SNAPSHOT = "DELETE FROM starforge.hero_snapshots WHERE id = %s"
+
+
+def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") -> Outcome:
+    cfg = settings()
+    if len(body) > cfg.max_payload_bytes:
+        return error(413, "payload_too_large", f"the body exceeds {cfg.max_payload_bytes} bytes")
+    try:
+        request = SnapshotRequest.model_validate_json(body)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            return error(400, "invalid_json", "the body is not valid JSON")
+        return error(400, "invalid_request", describe(exc))
+
+    raw = json.dumps(request.payload, separators=(",", ":"), ensure_ascii=False)
+    raw_bytes = raw.encode()
+    content_hash = hashlib.sha256(raw_bytes).hexdigest()
+    profile = profile_data_of(request.payload)
+    namecode = request.namecode or (profile.get("NameCode") if isinstance(profile, dict) else None)
+    request_hash = hashlib.sha256(body).hexdigest()
+
+    with db.transaction() as conn:
+        if idempotency_key is not None:
+            if not conn.execute(_CLAIM_KEY, (scope, idempotency_key, request_hash)).fetchone():
+                seen_hash, status, response = conn.execute(_REMEMBERED_KEY, (scope, idempotency_key)).fetchone()
+                if seen_hash != request_hash:
+                    return error(422, "idempotency_key_reused",
+                                 "this Idempotency-Key was used with a different body")
+                return Outcome(status, response)
+        conn.execute(_LOCK_CONTENT, (content_hash,))
+        snapshot_id, created = conn.execute(_INSERT_UNLESS_RECENT, {
+            "content_hash": content_hash, "window": cfg.dedupe_window_seconds, "namecode": namecode,
+            "source": request.source.value, "raw": raw, "size_bytes": len(raw_bytes),
+        }).fetchone()
+        outcome = (Outcome(202, {"snapshot_id": str(snapshot_id), "status": "queued"}) if created else
+                   error(409, "duplicate_snapshot",
+                         f"identical content was received in the last {cfg.dedupe_window_seconds} s",
+                         snapshot_id=str(snapshot_id)))
+        if idempotency_key is not None:
+            conn.execute(_REMEMBER_ANSWER, (outcome.status, json.dumps(outcome.body), snapshot_id, scope,
+                                            idempotency_key))
+    if created:
+        try:
+            enqueue(snapshot_id)
+        except QueueUnavailable:
+            # Nothing was acknowledged: forget the row (and its remembered key) so a retry starts afresh.
+            log.exception("snapshot %s not queued; removed", snapshot_id)
+            db.connection().execute(_FORGET_SNAPSHOT, (snapshot_id,))
+            return error(503, "queue_unavailable", "the snapshot could not be queued; retry later")
+    return outcome

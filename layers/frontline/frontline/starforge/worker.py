@@ -1,0 +1,75 @@
+"""The ETL queue consumer: one SQS record is one snapshot job.
+
+Batches go through powertools' ``BatchProcessor``, so a failed record is reported in
+``batchItemFailures`` and only it comes back. A transient failure also pushes the message's
+visibility out exponentially with its receive count (``STARFORGE_RETRY_BASE_SECONDS`` times 2^(n-1),
+at most 15 minutes): that is the retry backoff. After ``maxReceiveCount`` receives SQS moves the
+message to the dead-letter queue (template.yaml: ``StarforgeEtlDeadLetterQueue``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
+from frontline.queues import LOCAL_PREFIX
+from frontline.starforge import etl
+from frontline.starforge.models import SnapshotJob
+from frontline.starforge.settings import settings
+
+logger = Logger(child=True)
+metrics = Metrics()
+MAX_VISIBILITY_SECONDS = 900
+
+
+@lru_cache(maxsize=1)
+def _sqs() -> Any:
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def retry_delay_seconds(receive_count: int) -> int:
+    return min(settings().retry_base_seconds * 2 ** max(receive_count - 1, 0), MAX_VISIBILITY_SECONDS)
+
+
+def _delay_retry(record: SQSRecord) -> None:
+    queue_url = settings().etl_queue_url
+    if not queue_url or queue_url.startswith(LOCAL_PREFIX):
+        return  # the local broker has its own short redelivery delay
+    receive_count = int(record.attributes.approximate_receive_count or 1)
+    try:
+        _sqs().change_message_visibility(QueueUrl=queue_url, ReceiptHandle=record.receipt_handle,
+                                         VisibilityTimeout=retry_delay_seconds(receive_count))
+    except Exception:  # the queue's own visibility timeout still brings the message back
+        logger.exception("could not delay the retry of message %s", record.message_id)
+
+
+def handle_record(record: SQSRecord) -> str:
+    try:
+        job = SnapshotJob.model_validate_json(record.body)
+    except ValidationError:
+        # Nothing to retry and no snapshot to blame: log it and let the message go.
+        logger.error("malformed ETL message dropped", extra={"message_id": record.message_id})
+        metrics.add_metric("StarforgeMalformedJobs", MetricUnit.Count, 1)
+        return "malformed"
+    try:
+        outcome = etl.process_snapshot(job.snapshot_id)
+    except etl.TransientEtlError:
+        metrics.add_metric("StarforgeEtlRetries", MetricUnit.Count, 1)
+        _delay_retry(record)
+        raise
+    metrics.add_metric(f"StarforgeSnapshots_{outcome.value}", MetricUnit.Count, 1)
+    logger.info("snapshot done", extra={"snapshot_id": str(job.snapshot_id), "outcome": outcome.value})
+    return outcome.value
+
+
+def handle_batch(event: dict, context: Any) -> dict:
+    return process_partial_response(event=event, record_handler=handle_record,
+                                    processor=BatchProcessor(event_type=EventType.SQS), context=context)

@@ -1,0 +1,273 @@
+"""The StarForge ETL against the embedded PostgreSQL: payload shapes, keeping unknown fields,
+placeholders, the claim (race and crash recovery), error classification, idempotent reprocessing, and
+the SQS batch handler with moto."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import boto3
+import psycopg
+import pytest
+from moto import mock_aws
+
+from frontline.local.events import sqs_record
+from frontline.starforge import catalog, etl, worker
+from frontline.starforge.generator import generate_profile, namecode_for
+from frontline.starforge.settings import settings as starforge_settings
+
+HERO_TABLES = ("users", "heroes", "guilds", "hero_troops", "hero_pets", "hero_artifacts", "teams", "team_troops",
+               "hero_kingdom_progress", "hero_pvp_regions", "hero_pvp_stats", "hero_class_data",
+               "user_profile_summary", "troop_catalog", "pet_catalog", "kingdom_catalog", "artifact_catalog")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_starforge_settings():
+    starforge_settings.cache_clear()
+    yield
+    starforge_settings.cache_clear()
+
+
+def store(conn, payload, source="login") -> str:
+    return str(conn.execute(
+        "INSERT INTO starforge.hero_snapshots (source, raw, size_bytes, content_hash)"
+        " VALUES (%s, %s::jsonb, 0, md5(%s)) RETURNING id",
+        (source, json.dumps(payload), json.dumps(payload))).fetchone()[0])
+
+
+def count(conn, table: str, where: str = "true") -> int:
+    return conn.execute(f"SELECT count(*) FROM starforge.{table} WHERE {where}").fetchone()[0]
+
+
+def dump(conn) -> dict[str, list]:
+    return {t: conn.execute(f"SELECT to_jsonb(x) FROM starforge.{t} x ORDER BY 1::text").fetchall()
+            for t in HERO_TABLES}
+
+
+def snapshot(conn, snapshot_id: str) -> dict:
+    return conn.execute("SELECT to_jsonb(s) - 'raw' FROM starforge.hero_snapshots s WHERE id = %s",
+                        (snapshot_id,)).fetchone()[0]
+
+
+def test_a_full_profile_fills_every_table(conn):
+    payload = generate_profile(1)
+    profile = payload["result"]["ProfileData"]
+    snapshot_id = store(conn, payload)
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
+    assert count(conn, "hero_troops") == 700 and count(conn, "hero_pets") == 100
+    assert count(conn, "hero_kingdom_progress") == 40 and count(conn, "hero_pvp_regions") == 12
+    assert count(conn, "teams") == len(profile["Teams"]) and count(conn, "team_troops") == 4 * len(profile["Teams"])
+    assert count(conn, "hero_artifacts") == 12 and count(conn, "hero_class_data") == 6
+    assert count(conn, "hero_pvp_stats") == 1 and count(conn, "guilds") == 1
+    state = snapshot(conn, snapshot_id)
+    assert state["processed_at"] and state["processing"] is False and state["user_id"]
+    assert state["namecode"] == namecode_for(1) and state["server_time"] == profile["ServerTime"]
+    # Unknown fields are kept: hero stats in heroes.extras, EliteLevel in hero_troops.extra, a
+    # kingdom's level (no column) in hero_kingdom_progress.extra.
+    extras = conn.execute("SELECT extras FROM starforge.heroes").fetchone()[0]
+    assert extras["Attack"] == profile["Attack"] and extras["Souls"] == profile["Souls"]
+    troop_id, troop = next(iter(profile["Troops"].items()))
+    assert conn.execute("SELECT extra, amount, traits_owned FROM starforge.hero_troops WHERE troop_id = %s",
+                        (int(troop_id),)).fetchone() == ({"EliteLevel": troop["EliteLevel"]}, troop["Amount"],
+                                                         troop["TraitsOwned"])
+    kingdom_id, level = next(iter(profile["KingdomLevels"].items()))
+    assert conn.execute("SELECT extra ->> 'KingdomLevel', extra ->> 'FactionRenown' IS NOT NULL"
+                        " FROM starforge.hero_kingdom_progress WHERE kingdom_id = %s",
+                        (int(kingdom_id),)).fetchone() == (str(level), True)
+
+
+def test_a_bare_profile_data_is_accepted_like_the_envelope(conn):
+    assert etl.process_snapshot(store(conn, generate_profile(2, envelope=False))) is etl.Outcome.PROCESSED
+    assert count(conn, "heroes", f"namecode = '{namecode_for(2)}'") == 1
+
+
+def test_missing_sections_leave_their_tables_alone_and_new_keys_are_kept(conn):
+    full = generate_profile(3)["result"]["ProfileData"]
+    etl.process_snapshot(store(conn, full))
+    before = dump(conn)
+    partial = {"NameCode": full["NameCode"], "Troops": full["Troops"], "BrandNewSection": {"Answer": 42}}
+    assert etl.process_snapshot(store(conn, {"result": {"ProfileData": partial}})) is etl.Outcome.PROCESSED
+    after = dump(conn)
+    for table in ("hero_pets", "hero_kingdom_progress", "teams", "team_troops", "hero_pvp_regions",
+                  "hero_class_data", "hero_artifacts", "hero_pvp_stats"):
+        assert after[table] == before[table], table
+    assert conn.execute("SELECT extras FROM starforge.heroes").fetchone()[0] == {"BrandNewSection": {"Answer": 42}}
+
+
+def test_troops_no_longer_in_the_profile_are_zeroed_not_deleted(conn):
+    profile = generate_profile(4, troops=20, envelope=False)
+    etl.process_snapshot(store(conn, profile))
+    dropped = sorted(profile["Troops"])[:5]
+    for troop_id in dropped:
+        del profile["Troops"][troop_id]
+    etl.process_snapshot(store(conn, profile))
+    assert count(conn, "hero_troops") == 20
+    assert count(conn, "hero_troops", f"troop_id IN ({','.join(dropped)}) AND amount = 0") == 5
+    top = conn.execute("SELECT top_troops FROM starforge.user_profile_summary").fetchone()[0]
+    assert not {t["troop_id"] for t in top} & {int(t) for t in dropped}
+
+
+def test_a_3_mb_login_payload_is_processed(conn):
+    payload = generate_profile(5, login=True, pad_to_bytes=3_000_000)
+    assert len(json.dumps(payload)) >= 3_000_000
+    assert etl.process_snapshot(store(conn, payload)) is etl.Outcome.PROCESSED
+    assert count(conn, "hero_troops") == 700
+    assert conn.execute("SELECT jsonb_array_length(extras -> 'Quests') > 1000 FROM starforge.heroes").fetchone()[0]
+
+
+def test_unknown_catalog_ids_get_placeholders_that_the_catalog_seed_replaces(conn):
+    etl.process_snapshot(store(conn, generate_profile(6)))
+    assert count(conn, "troop_catalog", "meta @> '{\"placeholder\": true}'") == 700
+    assert count(conn, "kingdom_catalog", "meta @> '{\"placeholder\": true}'") == 40
+    sample = catalog.load(catalog.SAMPLE_CATALOG)
+    first = catalog.seed(conn, sample)
+    assert catalog.seed(conn, sample) == {table: 0 for table in first}  # idempotent
+    seeded_troop = sample.troops[0]
+    assert conn.execute("SELECT name, meta FROM starforge.troop_catalog WHERE id = %s",
+                        (seeded_troop.id,)).fetchone() == (seeded_troop.name, seeded_troop.model_extra)
+    assert count(conn, "troop_catalog", "meta ? 'placeholder'") == 700 - count(
+        conn, "hero_troops", f"troop_id IN ({','.join(str(t.id) for t in sample.troops)})")
+
+
+def test_reprocessing_leaves_exactly_the_same_state(conn):
+    snapshot_id = store(conn, generate_profile(7))
+    etl.process_snapshot(snapshot_id)
+    before = dump(conn)
+    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = %s", (snapshot_id,))
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
+    assert dump(conn) == before  # updated_at and cached_at included: nothing was rewritten
+
+
+def test_a_duplicate_delivery_after_processing_does_nothing(conn):
+    snapshot_id = store(conn, generate_profile(8, troops=10))
+    etl.process_snapshot(snapshot_id)
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.ALREADY_DONE
+
+
+def test_claim_race_two_workers_one_wins(conn, conn_factory):
+    snapshot_id = store(conn, generate_profile(9, troops=10))
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker_claims():
+        with conn_factory() as own:
+            barrier.wait()
+            try:
+                results.append(etl.claim(own, snapshot_id))
+            except etl.TransientEtlError as exc:
+                results.append(exc)
+
+    threads = [threading.Thread(target=worker_claims) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(type(r).__name__ for r in results) == ["Claim", "TransientEtlError"]
+
+
+def test_a_crashed_workers_claim_is_taken_over_after_the_ttl(conn, conn_factory, monkeypatch):
+    snapshot_id = store(conn, generate_profile(10, troops=10))
+    with conn_factory() as crashed:
+        assert isinstance(etl.claim(crashed, snapshot_id), etl.Claim)
+    # The worker died holding the claim: within the TTL nobody may take it...
+    with pytest.raises(etl.TransientEtlError):
+        etl.process_snapshot(snapshot_id)
+    # ...once it is older than the TTL, the next delivery processes the snapshot.
+    monkeypatch.setenv("STARFORGE_CLAIM_TTL_SECONDS", "30")
+    starforge_settings.cache_clear()
+    conn.execute("UPDATE starforge.hero_snapshots SET processing_started_at = now() - interval '31 seconds'"
+                 " WHERE id = %s", (snapshot_id,))
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
+
+
+@pytest.mark.parametrize("payload, error_type", [
+    ({"result": {"ProfileData": {"Name": "no namecode"}}}, "PARSE_ERROR"),
+    ({"NameCode": "X1", "Troops": {"6001": {"Amount": "many"}}}, "PARSE_ERROR"),
+    ({"NameCode": "X2", "Troops": {"6001": {"Amount": 10 ** 12}}}, "DB_ERROR"),  # beyond INT
+    ([1, 2, 3], "PARSE_ERROR"),
+])
+def test_permanent_errors_are_recorded_once_and_not_retried(conn, payload, error_type):
+    snapshot_id = store(conn, payload)
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.FAILED
+    errors = conn.execute("SELECT error_type, message FROM starforge.etl_errors WHERE snapshot_id = %s",
+                          (snapshot_id,)).fetchall()
+    assert [e[0] for e in errors] == [error_type] and errors[0][1]
+    state = snapshot(conn, snapshot_id)
+    assert state["error_count"] == 1 and state["processing"] is False and state["processed_at"] is None
+    assert state["last_error"]["type"] == error_type and state["last_error"]["permanent"] is True
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.ALREADY_DONE  # a redelivery changes nothing
+    assert count(conn, "etl_errors") == 1 and count(conn, "heroes") == 0
+
+
+def test_a_real_upstream_response_that_is_not_a_profile_is_a_parse_error(conn, shared_wog_ids):
+    snapshot_id = store(conn, shared_wog_ids)
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.FAILED
+    assert conn.execute("SELECT error_type FROM starforge.etl_errors").fetchone()[0] == "PARSE_ERROR"
+
+
+@pytest.fixture
+def shared_wog_ids():
+    from tests.conftest import SHARED
+
+    path = SHARED / "upstream-samples" / "starforge" / "wog_ids.json"
+    if not path.exists():
+        pytest.skip("../shared/upstream-samples is absent")
+    return json.loads(path.read_text())
+
+
+def test_a_transient_error_releases_the_claim_records_no_etl_error_and_is_retried(conn, monkeypatch):
+    snapshot_id = store(conn, generate_profile(11, troops=10))
+    real_write = etl.write_profile
+
+    def deadlocked(*args, **kwargs):
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+
+    monkeypatch.setattr(etl, "write_profile", deadlocked)
+    with pytest.raises(etl.TransientEtlError):
+        etl.process_snapshot(snapshot_id)
+    state = snapshot(conn, snapshot_id)
+    assert state["processing"] is False and state["error_count"] == 1
+    assert state["last_error"]["permanent"] is False and count(conn, "etl_errors") == 0
+    monkeypatch.setattr(etl, "write_profile", real_write)
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
+    assert snapshot(conn, snapshot_id)["last_error"] is None
+
+
+def test_the_batch_handler_reports_only_transient_failures_and_delays_their_retry(conn, monkeypatch):
+    good = store(conn, generate_profile(12, troops=10))
+    broken = store(conn, {"no": "namecode"})
+    flaky = store(conn, generate_profile(13, troops=10))
+    real_process = etl.process_snapshot
+
+    def process(snapshot_id, conn=None):
+        if snapshot_id == flaky or str(snapshot_id) == flaky:
+            raise etl.TransientEtlError("database restarting")
+        return real_process(snapshot_id, conn)
+
+    monkeypatch.setattr(etl, "process_snapshot", process)
+    with mock_aws():
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        worker._sqs.cache_clear()
+        sqs = boto3.client("sqs")
+        queue_url = sqs.create_queue(QueueName="etl", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+        monkeypatch.setenv("STARFORGE_ETL_QUEUE_URL", queue_url)
+        for snapshot_id in (good, broken, flaky):
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"snapshot_id": snapshot_id}))
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+        records = [sqs_record("etl", m["MessageId"], m["Body"], 1) | {"receiptHandle": m["ReceiptHandle"]}
+                   for m in received]
+        records.append(sqs_record("etl", "not-json", "{oops", 1))
+        result = worker.handle_batch({"Records": records}, None)
+        flaky_message = next(m["MessageId"] for m in received if flaky in m["Body"])
+        assert result == {"batchItemFailures": [{"itemIdentifier": flaky_message}]}
+        # The flaky job's visibility was pushed out (10 s backoff); the others (not deleted here, as
+        # the event source mapping would) are visible again at once, the queue's own timeout being 0 s.
+        again = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+        assert {m["MessageId"] for m in again} == {m["MessageId"] for m in received} - {flaky_message}
+        worker._sqs.cache_clear()
+    assert snapshot(conn, good)["processed_at"] and snapshot(conn, broken)["last_error"]["permanent"]
+
+
+def test_retry_delays_grow_exponentially_up_to_15_minutes():
+    assert [worker.retry_delay_seconds(n) for n in (1, 2, 3, 4, 10)] == [10, 20, 40, 80, 900]
