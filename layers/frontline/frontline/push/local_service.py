@@ -213,11 +213,13 @@ def _handler_for(service: LocalPushService) -> type[BaseHTTPRequestHandler]:
 
 def start_for_dev(state_dir: Path) -> tuple[LocalPushService, dict[str, str]]:
     """Start the service for ``frontline dev``; return it and the environment the push code needs:
-    the VAPID key kept in the state folder (made on first start) and loopback endpoints allowed."""
+    the VAPID key kept in the state folder (made on first start), loopback endpoints allowed, and
+    the service's own address (``LOCAL_PUSH_SERVICE_URL``) for whoever wants a subscription."""
     key_file = state_dir / "vapid_private_key"
     if not key_file.exists():
         key_file.write_text(vapid.generate_private_key())
         os.chmod(key_file, 0o600)
     service = LocalPushService().start()
     log.info(f"local push service at {service.origin} (POST {service.origin}/subscriptions for a subscription)")
-    return service, {"VAPID_PRIVATE_KEY": key_file.read_text().strip(), "PUSH_ALLOW_LOOPBACK_ENDPOINTS": "true"}
+    return service, {"VAPID_PRIVATE_KEY": key_file.read_text().strip(), "PUSH_ALLOW_LOOPBACK_ENDPOINTS": "true",
+                     "LOCAL_PUSH_SERVICE_URL": service.origin}
