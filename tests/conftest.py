@@ -3,6 +3,7 @@ migrated template database in a few milliseconds."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def _fresh_settings():
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory) -> EmbeddedPostgres:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data", delete=True)
+def pg_server() -> EmbeddedPostgres:
+    # Not under pytest's tmp_path: pytest prunes old basetemp folders, and a concurrent session's
+    # pruning would delete this server's data directory under it.
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="frontline-test-pg-")) / "data", delete=True)
     yield server
     server.stop()
 

@@ -10,6 +10,8 @@ from dataclasses import asdict
 
 from frontline import db
 
+BACKFILL_BATCH = 10  # seasons per transaction: one round of four statements stores them all
+
 
 def _cmd_poll(_args: argparse.Namespace) -> int:
     from frontline.h1.poller import run_poll_cycle
@@ -22,16 +24,18 @@ def _cmd_poll(_args: argparse.Namespace) -> int:
 def _cmd_backfill(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from frontline.h1 import client
-    from frontline.h1.poller import backfill_season
+    from frontline.config import settings
+    from frontline.h1 import client, ingest
 
     last = args.to if args.to is not None else client.get_campaign_status().season
-    seasons = range(args.from_, last + 1)
     conn = db.connection()
-    rows = 0
-    with tqdm(seasons, unit="season", desc="backfill") as progress:
+    rows, fetched = 0, []
+    with tqdm(range(args.from_, last + 1), unit="season", desc="backfill") as progress:
         for season in progress:
-            rows += backfill_season(conn, season)
+            fetched.append((season, client.get_snapshots(season)))
+            if len(fetched) == BACKFILL_BATCH or season == last:
+                rows += ingest.ingest_seasons(conn, fetched, settings().bucket_size)
+                fetched = []
             progress.set_postfix(season=season, rows=rows)
     print(f"backfilled seasons {args.from_}-{last}: {rows} rows written")
     return 0

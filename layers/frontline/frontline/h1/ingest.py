@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from frontline.h1.models import ATTACK_REGION, CampaignStatus, DefendEvent, Event, SeasonSnapshots
 
@@ -20,7 +21,7 @@ FINAL_BACKFILL_DELAY_SECONDS = 600
 
 UPSERT_SEASONS = """
 INSERT INTO h1_season (season)
-SELECT DISTINCT season FROM unnest(%(seasons)s::int[]) AS season
+SELECT DISTINCT season FROM unnest(%(seasons)b::int[]) AS season
 ON CONFLICT (season) DO NOTHING
 """
 
@@ -31,9 +32,9 @@ ON CONFLICT (season) DO NOTHING
 UPSERT_EVENTS = """
 WITH incoming AS (
     SELECT * FROM unnest(
-        %(season)s::int[], %(type)s::text[], %(event_id)s::int[], %(start_time)s::int[], %(end_time)s::int[],
-        %(region)s::int[], %(enemy)s::int[], %(points_max)s::int[], %(points)s::int[], %(status)s::text[],
-        %(players_at_start)s::int[], %(max_event_id)s::int[], %(poll_players_at_start)s::bool[]
+        %(season)b::int[], %(type)b::text[], %(event_id)b::int[], %(start_time)b::int[], %(end_time)b::int[],
+        %(region)b::int[], %(enemy)b::int[], %(points_max)b::int[], %(points)b::int[], %(status)b::text[],
+        %(players_at_start)b::int[], %(max_event_id)b::int[], %(poll_players_at_start)b::bool[]
     ) AS t(season, type, event_id, start_time, end_time, region, enemy, points_max, points, status,
            players_at_start, max_event_id, poll_players_at_start)
 ), events AS (
@@ -87,8 +88,8 @@ SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM progress), (SELECT c
 
 UPSERT_STATUS = """
 INSERT INTO h1_status AS s (season, enemy, bucket, time, points, points_taken, status, source)
-SELECT * FROM unnest(%(season)s::int[], %(enemy)s::int[], %(bucket)s::int[], %(time)s::int[], %(points)s::int[],
-                     %(points_taken)s::int[], %(status)s::text[], %(source)s::text[])
+SELECT * FROM unnest(%(season)b::int[], %(enemy)b::int[], %(bucket)b::int[], %(time)b::int[], %(points)b::int[],
+                     %(points_taken)b::int[], %(status)b::text[], %(source)b::text[])
 ON CONFLICT (season, enemy, bucket, source) DO UPDATE SET
     time = EXCLUDED.time, points = EXCLUDED.points, points_taken = EXCLUDED.points_taken, status = EXCLUDED.status
 WHERE EXCLUDED.time >= s.time
@@ -112,7 +113,7 @@ WITH previous AS (
     INSERT INTO push_outbox (dedupe_key, kind, season, enemy, payload)
     SELECT concat_ws(':', 'faction', %(stat_season)s, n.enemy, 'defeated'), 'faction_defeated', %(stat_season)s,
            n.enemy, jsonb_build_object('season', %(stat_season)s, 'enemy', n.enemy)
-    FROM unnest(%(enemy)s::int[], %(status)s::text[]) AS n(enemy, status)
+    FROM unnest(%(enemy)b::int[], %(status)b::text[]) AS n(enemy, status)
     JOIN previous p USING (enemy)
     WHERE n.status = 'defeated' AND p.status <> 'defeated'
     ON CONFLICT (dedupe_key) DO NOTHING
@@ -121,9 +122,9 @@ WITH previous AS (
 statistic AS (
     INSERT INTO h1_statistic AS st (season, enemy, bucket, time, {", ".join(_ALL_STATISTIC_COLUMNS)})
     SELECT %(stat_season)s, enemy, %(stat_bucket)s, %(stat_time)s, {", ".join(_ALL_STATISTIC_COLUMNS)}
-    FROM unnest(%(stat_enemy)s::int[],
-                {", ".join(f"%(stat_{c})s::int[]" for c in STATISTIC_COLUMNS)},
-                {", ".join(f"%(stat_{c})s::bigint[]" for c in STATISTIC_BIGINT_COLUMNS)})
+    FROM unnest(%(stat_enemy)b::int[],
+                {", ".join(f"%(stat_{c})b::int[]" for c in STATISTIC_COLUMNS)},
+                {", ".join(f"%(stat_{c})b::bigint[]" for c in STATISTIC_BIGINT_COLUMNS)})
          AS t(enemy, {", ".join(_ALL_STATISTIC_COLUMNS)})
     ON CONFLICT (season, enemy, bucket) DO UPDATE SET
         time = EXCLUDED.time, {", ".join(f"{c} = EXCLUDED.{c}" for c in _ALL_STATISTIC_COLUMNS)}
@@ -168,23 +169,30 @@ SELECT (SELECT active_season FROM previous),
        (SELECT count(*) FROM season_transitions)
 """
 
+# Seasons from get_snapshots, one row per season (arrays arrive as JSON: unnest cannot carry int[][]).
 # A final backfill (see CONFIRM_POLL) is done once a fetch at or after its due time is stored.
-UPSERT_SNAPSHOT_SEASON = """
+UPSERT_SNAPSHOT_SEASONS = """
 INSERT INTO h1_season AS s (season, introduction_order, points_max, snapshots_fetched_at, last_updated)
-VALUES (%(season)s, COALESCE(%(introduction_order)s, '{}'::int[]), COALESCE(%(points_max)s, '{}'::int[]),
-        %(time)s, now())
+SELECT season, COALESCE(introduction_order, '{}'), COALESCE(points_max, '{}'), time, now()
+FROM jsonb_to_recordset(%(seasons)s::jsonb) AS t(season int, introduction_order int[], points_max int[], time int)
 ON CONFLICT (season) DO UPDATE SET
-    introduction_order = COALESCE(%(introduction_order)s, s.introduction_order),
-    points_max = COALESCE(%(points_max)s, s.points_max),
+    introduction_order = CASE WHEN EXCLUDED.introduction_order = '{}' THEN s.introduction_order
+                              ELSE EXCLUDED.introduction_order END,
+    points_max = CASE WHEN EXCLUDED.points_max = '{}' THEN s.points_max ELSE EXCLUDED.points_max END,
     snapshots_fetched_at = EXCLUDED.snapshots_fetched_at,
-    final_backfill_after = CASE WHEN s.final_backfill_after <= %(time)s THEN NULL ELSE s.final_backfill_after END,
+    final_backfill_after = CASE WHEN s.final_backfill_after <= EXCLUDED.snapshots_fetched_at THEN NULL
+                                ELSE s.final_backfill_after END,
     last_updated = now()
 WHERE (s.introduction_order, s.points_max, s.snapshots_fetched_at, s.final_backfill_after)
       IS DISTINCT FROM
-      (COALESCE(%(introduction_order)s, s.introduction_order), COALESCE(%(points_max)s, s.points_max),
+      (CASE WHEN EXCLUDED.introduction_order = '{}' THEN s.introduction_order ELSE EXCLUDED.introduction_order END,
+       CASE WHEN EXCLUDED.points_max = '{}' THEN s.points_max ELSE EXCLUDED.points_max END,
        EXCLUDED.snapshots_fetched_at,
-       CASE WHEN s.final_backfill_after <= %(time)s THEN NULL ELSE s.final_backfill_after END)
+       CASE WHEN s.final_backfill_after <= EXCLUDED.snapshots_fetched_at THEN NULL ELSE s.final_backfill_after END)
 """
+
+
+# Array parameters use %(name)b: psycopg sends them in binary, several times cheaper than quoting text.
 
 
 def bucket_start(time: int, bucket_size: int) -> int:
@@ -256,24 +264,31 @@ def ingest_campaign_status(conn: psycopg.Connection, poll: CampaignStatus, bucke
 
 
 def ingest_snapshots(conn: psycopg.Connection, season: int, payload: SeasonSnapshots, bucket_size: int) -> int:
-    """Store one season's ``get_snapshots`` response; return the rows written (0 when nothing changed).
+    """Store one season's ``get_snapshots`` response; return the rows written (0 when nothing changed)."""
+    return ingest_seasons(conn, [(season, payload)], bucket_size)
+
+
+def ingest_seasons(conn: psycopg.Connection, seasons: list[tuple[int, SeasonSnapshots]], bucket_size: int) -> int:
+    """Store ``get_snapshots`` responses, one or many seasons in one transaction of four statements;
+    return the rows written (0 when nothing changed).
 
     Each snapshot becomes ``h1_status`` rows marked ``source = 'snapshot'`` in its bucket, beside (never
     over) the live-poll rows. An unknown season (empty response) writes nothing."""
-    if payload.is_empty:
+    known = [(season, payload) for season, payload in seasons if not payload.is_empty]
+    if not known:
         return 0
-    events = [_event_row(e, from_poll=False) for e in (*payload.defend_events, *payload.attack_events)]
+    season_rows = [{"season": season, "introduction_order": p.introduction_order, "points_max": p.points_max,
+                    "time": p.time} for season, p in known]
+    events = [_event_row(e, from_poll=False) for _, p in known for e in (*p.defend_events, *p.attack_events)]
     status_rows = [
         (season, enemy, bucket_start(snap.time, bucket_size), snap.time, f.points, f.points_taken, f.status, "snapshot")
-        for snap in payload.snapshots
+        for season, p in known
+        for snap in p.snapshots
         for enemy, f in enumerate(snap.data)
     ]
     with conn.transaction():
         cur = conn.cursor()
-        cur.execute(UPSERT_SNAPSHOT_SEASON, {
-            "season": season, "time": payload.time, "introduction_order": payload.introduction_order,
-            "points_max": payload.points_max,
-        })
+        cur.execute(UPSERT_SNAPSHOT_SEASONS, {"seasons": Jsonb(season_rows)})
         written = cur.rowcount
         cur.execute(UPSERT_SEASONS, {"seasons": sorted({e[0] for e in events})})
         cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": 0, "time": 0,
