@@ -125,3 +125,44 @@ def test_cli_poll_and_backfill(conn, h1_simulator, capsys):
     assert frontline_cli(["h1", "poll"]) == 0
     assert frontline_cli(["h1", "backfill"]) == 0  # default: season 1 to the current one
     assert conn.execute("SELECT max(season) FROM h1_season WHERE snapshots_fetched_at IS NOT NULL").fetchone()[0] == 3
+
+
+def test_transitions_are_relayed_to_the_push_queue_after_the_commit(conn, h1_simulator, monkeypatch):
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    clock, season = h1_simulator.world.clock, h1_simulator.world.generator.season(3)
+    event = next(e for e in season.events if e.kind == "defend" and e.start_time > clock.now())
+    with mock_aws():
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        sqs = boto3.client("sqs")
+        queue_url = sqs.create_queue(QueueName="push")["QueueUrl"]
+        monkeypatch.setenv("PUSH_QUEUE_URL", queue_url)
+        monkeypatch.setattr("frontline.queues._sqs", lambda: sqs)
+        clock.set(event.start_time - 60)
+        assert poller.run_poll_cycle().relayed == 0  # the baseline poll
+        clock.set(event.start_time + 60)
+        assert poller.run_poll_cycle().relayed == 1
+        (message,) = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+        body = json.loads(message["Body"])
+        assert (body["kind"], body["payload"]["event_id"]) == ("started", event.event_id)
+        assert conn.execute("SELECT count(*) FROM push_outbox WHERE relayed_at IS NULL").fetchone()[0] == 0
+
+
+def test_a_failed_relay_keeps_the_transitions_and_the_poll_succeeds(conn, h1_simulator, monkeypatch):
+    clock, season = h1_simulator.world.clock, h1_simulator.world.generator.season(3)
+    event = next(e for e in season.events if e.kind == "defend" and e.start_time > clock.now())
+    monkeypatch.setenv("PUSH_QUEUE_URL", "https://sqs.invalid/000000000000/push")
+
+    def unreachable(_url, _body):
+        raise ConnectionError("SQS is unreachable")
+
+    monkeypatch.setattr("frontline.queues.send", unreachable)
+    clock.set(event.start_time - 60)
+    poller.run_poll_cycle()
+    clock.set(event.start_time + 60)
+    outcome = poller.run_poll_cycle()
+    assert outcome.status == "ok" and outcome.relayed == 0
+    assert conn.execute("SELECT count(*) FROM push_outbox WHERE relayed_at IS NULL").fetchone()[0] == 1

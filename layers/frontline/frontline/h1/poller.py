@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from frontline import db
 from frontline.config import settings
 from frontline.h1 import client, ingest
+from frontline.push.relay import relay_outbox
 
 logger = Logger()
 metrics = Metrics()
@@ -43,6 +44,7 @@ class PollOutcome:
     rows_written: int = 0
     duration_ms: int = 0
     backfilled: tuple[int, ...] = ()
+    relayed: int = 0
     error: str | None = None
 
 
@@ -74,6 +76,17 @@ def _final_backfills(conn: psycopg.Connection, seasons: list[int]) -> tuple[int,
     return tuple(done)
 
 
+def _relay(conn: psycopg.Connection) -> int:
+    """Send the committed transitions on to the push queue. A failure leaves them in the outbox for the
+    next poll: the poll itself has succeeded."""
+    try:
+        return relay_outbox(conn)
+    except Exception:  # SQS or database: either way the rows stay unrelayed and nothing is lost
+        logger.exception("outbox relay failed")
+        metrics.add_metric(name="RelayFailures", unit=MetricUnit.Count, value=1)
+        return 0
+
+
 def run_poll_cycle() -> PollOutcome:
     conn = db.connection()
     if not conn.execute("SELECT pg_try_advisory_lock(%s)", (POLL_LOCK_KEY,)).fetchone()[0]:
@@ -85,6 +98,7 @@ def run_poll_cycle() -> PollOutcome:
         poll = client.get_campaign_status()
         result = ingest.ingest_campaign_status(conn, poll, settings().bucket_size)
         backfilled = _final_backfills(conn, result.final_backfills_due)
+        relayed = _relay(conn)
     except (client.UpstreamFailure, psycopg.Error) as exc:
         duration_ms = int((time.monotonic() - started) * 1000)
         error = f"{getattr(exc, 'kind', 'database')}: {exc}"[:2000]
@@ -100,5 +114,6 @@ def run_poll_cycle() -> PollOutcome:
     metrics.add_metric(name="PollDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
     metrics.add_metric(name="RowsWritten", unit=MetricUnit.Count, value=result.rows_written)
     logger.info("poll stored", extra={"season": result.season, "rows_written": result.rows_written,
+                                      "transitions": result.transitions, "relayed": relayed,
                                       "duration_ms": duration_ms, "backfilled": backfilled})
-    return PollOutcome("ok", result.season, result.rows_written, duration_ms, backfilled)
+    return PollOutcome("ok", result.season, result.rows_written, duration_ms, backfilled, relayed)
