@@ -199,10 +199,10 @@ LIMIT 1
 
 _UPSERT_TROOPS = """
 WITH incoming AS (
-    SELECT * FROM unnest(%(troop_id)s::int[], %(amount)s::int[], %(level)s::int[], %(current_rarity)s::int[],
-                         %(fusion_cards)s::int[], %(orb_fusion_cards)s::int[], %(traits_owned)s::int[],
-                         %(invasions)s::int[], %(shiny_level_progress)s::int[], %(orbs_used)s::jsonb[],
-                         %(extra)s::jsonb[])
+    SELECT * FROM unnest(%(troop_id)b::int[], %(amount)b::int[], %(level)b::int[], %(current_rarity)b::int[],
+                         %(fusion_cards)b::int[], %(orb_fusion_cards)b::int[], %(traits_owned)b::int[],
+                         %(invasions)b::int[], %(shiny_level_progress)b::int[], %(orbs_used)b::jsonb[],
+                         %(extra)b::jsonb[])
         AS t (troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
               shiny_level_progress, orbs_used, extra)
 ), upserted AS (
@@ -224,14 +224,14 @@ WITH incoming AS (
            EXCLUDED.orbs_used, EXCLUDED.extra)
 )
 UPDATE starforge.hero_troops SET amount = 0, updated_at = now()
-WHERE hero_id = %(hero_id)s AND amount <> 0 AND troop_id <> ALL (%(troop_id)s::int[])
+WHERE hero_id = %(hero_id)s AND amount <> 0 AND troop_id NOT IN (SELECT troop_id FROM incoming)
 """
 
 _UPSERT_PETS = """
 WITH incoming AS (
-    SELECT * FROM unnest(%(pet_id)s::int[], %(amount)s::int[], %(level)s::int[], %(xp)s::bigint[],
-                         %(orb_fusion_cards)s::int[], %(orbs_used)s::jsonb[], %(ascension_level)s::int[],
-                         %(extra)s::jsonb[])
+    SELECT * FROM unnest(%(pet_id)b::int[], %(amount)b::int[], %(level)b::int[], %(xp)b::bigint[],
+                         %(orb_fusion_cards)b::int[], %(orbs_used)b::jsonb[], %(ascension_level)b::int[],
+                         %(extra)b::jsonb[])
         AS t (pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
 ), upserted AS (
     INSERT INTO starforge.hero_pets AS hp (
@@ -247,12 +247,12 @@ WITH incoming AS (
            EXCLUDED.ascension_level, EXCLUDED.extra)
 )
 UPDATE starforge.hero_pets SET amount = 0, updated_at = now()
-WHERE hero_id = %(hero_id)s AND amount <> 0 AND pet_id <> ALL (%(pet_id)s::int[])
+WHERE hero_id = %(hero_id)s AND amount <> 0 AND pet_id NOT IN (SELECT pet_id FROM incoming)
 """
 
 _UPSERT_ARTIFACTS = """
 INSERT INTO starforge.hero_artifacts AS ha (hero_id, artifact_id, level, xp, extra)
-SELECT %(hero_id)s, * FROM unnest(%(artifact_id)s::int[], %(level)s::int[], %(xp)s::bigint[], %(extra)s::jsonb[])
+SELECT %(hero_id)s, * FROM unnest(%(artifact_id)b::int[], %(level)b::int[], %(xp)b::bigint[], %(extra)b::jsonb[])
 ON CONFLICT (hero_id, artifact_id) DO UPDATE SET
     (level, xp, extra, updated_at) = (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra, now())
 WHERE (ha.level, ha.xp, ha.extra) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra)
@@ -261,10 +261,10 @@ WHERE (ha.level, ha.xp, ha.extra) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.xp,
 _UPSERT_KINGDOM_PROGRESS = """
 INSERT INTO starforge.hero_kingdom_progress AS kp (
     hero_id, kingdom_id, status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra)
-SELECT %(hero_id)s, * FROM unnest(%(kingdom_id)s::int[], %(status)s::int[], %(income)s::int[],
-                                  %(challenge_tier)s::int[], %(invasions)s::int[], %(power_rank)s::int[],
-                                  %(tasks)s::jsonb[], %(explore)s::jsonb[], %(trials_team)s::jsonb[],
-                                  %(extra)s::jsonb[])
+SELECT %(hero_id)s, * FROM unnest(%(kingdom_id)b::int[], %(status)b::int[], %(income)b::int[],
+                                  %(challenge_tier)b::int[], %(invasions)b::int[], %(power_rank)b::int[],
+                                  %(tasks)b::jsonb[], %(explore)b::jsonb[], %(trials_team)b::jsonb[],
+                                  %(extra)b::jsonb[])
 ON CONFLICT (hero_id, kingdom_id) DO UPDATE SET
     (status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra, updated_at)
   = (EXCLUDED.status, EXCLUDED.income, EXCLUDED.challenge_tier, EXCLUDED.invasions, EXCLUDED.power_rank,
@@ -281,8 +281,8 @@ WHERE (kp.status, kp.income, kp.challenge_tier, kp.invasions, kp.power_rank, kp.
 _REPLACE_TEAMS = """
 WITH incoming AS (
     SELECT md5(%(hero_id)s::text || ':team:' || n)::uuid AS id, name, banner, team_level, class, override_data
-    FROM unnest(%(name)s::text[], %(banner)s::int[], %(team_level)s::int[], %(class)s::text[],
-                %(override_data)s::jsonb[]) WITH ORDINALITY AS t (name, banner, team_level, class, override_data, n)
+    FROM unnest(%(name)b::text[], %(banner)b::int[], %(team_level)b::int[], %(class)b::text[],
+                %(override_data)b::jsonb[]) WITH ORDINALITY AS t (name, banner, team_level, class, override_data, n)
 ), upserted AS (
     INSERT INTO starforge.teams AS tm (id, hero_id, name, banner, team_level, class, override_data)
     SELECT id, %(hero_id)s, name, banner, team_level, class, override_data FROM incoming
@@ -299,7 +299,7 @@ _REPLACE_TEAM_TROOPS = """
 WITH incoming AS (
     SELECT md5(team_id::text || ':' || position)::uuid AS id, team_id, position, troop_id
     FROM (SELECT md5(%(hero_id)s::text || ':team:' || team_n)::uuid AS team_id, position, troop_id
-          FROM unnest(%(team_n)s::int[], %(position)s::int[], %(troop_id)s::int[]) AS t (team_n, position, troop_id))
+          FROM unnest(%(team_n)b::int[], %(position)b::int[], %(troop_id)b::int[]) AS t (team_n, position, troop_id))
          AS keyed
 ), upserted AS (
     INSERT INTO starforge.team_troops AS tt (id, team_id, position, troop_id)
@@ -312,8 +312,8 @@ WHERE tt.team_id = t.id AND t.hero_id = %(hero_id)s AND tt.id NOT IN (SELECT id 
 
 _UPSERT_PVP_REGIONS = """
 INSERT INTO starforge.hero_pvp_regions AS r (hero_id, region_id, team, stats, most_used_troop, extras)
-SELECT %(hero_id)s, * FROM unnest(%(region_id)s::int[], %(team)s::jsonb[], %(stats)s::jsonb[],
-                                  %(most_used_troop)s::jsonb[], %(extras)s::jsonb[])
+SELECT %(hero_id)s, * FROM unnest(%(region_id)b::int[], %(team)b::jsonb[], %(stats)b::jsonb[],
+                                  %(most_used_troop)b::jsonb[], %(extras)b::jsonb[])
 ON CONFLICT (hero_id, region_id) DO UPDATE SET
     (team, stats, most_used_troop, extras, updated_at)
   = (EXCLUDED.team, EXCLUDED.stats, EXCLUDED.most_used_troop, EXCLUDED.extras, now())
@@ -339,7 +339,7 @@ WHERE (s.invades_won, s.invades_lost, s.defends_won, s.defends_lost, s.most_inva
 
 _UPSERT_CLASS_DATA = """
 INSERT INTO starforge.hero_class_data AS c (hero_id, class_name, data)
-SELECT %(hero_id)s, * FROM unnest(%(class_name)s::text[], %(data)s::jsonb[])
+SELECT %(hero_id)s, * FROM unnest(%(class_name)b::text[], %(data)b::jsonb[])
 ON CONFLICT (hero_id, class_name) DO UPDATE SET data = EXCLUDED.data, updated_at = now()
 WHERE c.data IS DISTINCT FROM EXCLUDED.data
 """
@@ -348,7 +348,7 @@ WHERE c.data IS DISTINCT FROM EXCLUDED.data
 # catalog seed to complete later.
 _PLACEHOLDERS = """
 INSERT INTO starforge.{table} (id, name, meta)
-SELECT id, {label} || id, '{{"placeholder": true}}'::jsonb FROM unnest(%s::int[]) AS id
+SELECT id, {label} || id, '{{"placeholder": true}}'::jsonb FROM unnest(%b::int[]) AS id
 ON CONFLICT (id) DO NOTHING
 """
 
@@ -385,10 +385,13 @@ WHERE (ps.namecode, ps.username, ps.level, ps.top_troops, ps.equipped_pet, ps.pv
        EXCLUDED.pvp_tier, EXCLUDED.guild_id, EXCLUDED.last_seen, EXCLUDED.extra)
 """
 
+# Indexed columns (namecode, user_id) are only filled when still empty: an update that changes none
+# of them can be HOT, which spares re-indexing the whole raw payload in the GIN index.
 _FINISH = """
 UPDATE starforge.hero_snapshots
-SET processing = false, processed_at = now(), last_error = NULL, namecode = %(namecode)s::varchar,
-    server_time = %(server_time)s, user_id = (SELECT id FROM starforge.users WHERE namecode = %(namecode)s::varchar)
+SET processing = false, processed_at = now(), last_error = NULL, server_time = %(server_time)s,
+    namecode = COALESCE(namecode, %(namecode)s::varchar),
+    user_id = COALESCE(user_id, (SELECT id FROM starforge.users WHERE namecode = %(namecode)s::varchar))
 WHERE id = %(snapshot_id)s
 """
 

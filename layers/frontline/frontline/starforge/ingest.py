@@ -74,8 +74,10 @@ WITH recent AS (
     ORDER BY created_at DESC
     LIMIT 1
 ), inserted AS (
-    INSERT INTO starforge.hero_snapshots (namecode, source, raw, size_bytes, content_hash)
-    SELECT %(namecode)s, %(source)s, %(raw)s::jsonb, %(size_bytes)s, %(content_hash)s
+    INSERT INTO starforge.hero_snapshots (namecode, user_id, source, raw, size_bytes, content_hash)
+    SELECT %(namecode)s::varchar, (SELECT id FROM starforge.users WHERE namecode = %(namecode)s::varchar),
+           %(source)s, %(raw)s::jsonb,
+           %(size_bytes)s, %(content_hash)s
     WHERE NOT EXISTS (SELECT 1 FROM recent)
     RETURNING id
 )
@@ -101,7 +103,8 @@ def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") 
     raw_bytes = raw.encode()
     content_hash = hashlib.sha256(raw_bytes).hexdigest()
     profile = profile_data_of(request.payload)
-    namecode = request.namecode or (profile.get("NameCode") if isinstance(profile, dict) else None)
+    payload_namecode = profile.get("NameCode") if isinstance(profile, dict) else None
+    namecode = payload_namecode if isinstance(payload_namecode, str) else request.namecode
     request_hash = hashlib.sha256(body).hexdigest()
 
     with db.transaction() as conn:
