@@ -8,7 +8,6 @@ import urllib.request
 
 import pytest
 
-from frontline.local import events, invoke, template
 from frontline.local.dev import DevOptions, DevRuntime
 from frontline.push import relay
 from tests.conftest import PROJECT_ROOT
@@ -53,14 +52,3 @@ def test_frontline_dev_delivers_a_transition_to_a_subscriber(dev, conn, tmp_path
     assert [json.loads(m)["title"] for m in messages] == ["Galactic War 9 has begun"]
     assert os.environ["VAPID_PRIVATE_KEY"] == key  # generated on first start, kept in the state folder
 
-
-def test_the_push_lambda_fails_only_the_records_it_could_not_handle(conn, monkeypatch):
-    function = template.read(TEMPLATE).functions["PushFunction"]
-    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "FrontlineTest")
-    outbox_id = conn.execute("INSERT INTO push_outbox (dedupe_key, kind, season, payload) "
-                             "VALUES ('season:9:ended', 'season_ended', 9, '{}') RETURNING id").fetchone()[0]
-    good = json.dumps({"outbox_id": outbox_id, "kind": "season_ended", "season": 9, "payload": {}})
-    event = {"Records": [events.sqs_record("PushQueue", "good", good, 1),
-                         events.sqs_record("PushQueue", "bad", '{"outbox_id": "x"}', 1)]}
-    assert invoke.invoke(function, event) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
-    assert conn.execute("SELECT finished_at IS NOT NULL FROM push_dispatch").fetchone() == (True,)

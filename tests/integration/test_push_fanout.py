@@ -7,10 +7,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from frontline.local import events, invoke, template
 from frontline.push import endpoint, fanout, relay, sender, vapid
 from frontline.push.fanout import FanoutIncomplete
 from frontline.push.local_service import LocalPushService
 from frontline.push.notification import Notification
+from frontline.push.settings import PushSettings
+from tests.conftest import PROJECT_ROOT
 
 EVENT = {"type": "defend", "event_id": 4242, "region": 3, "enemy": 1, "points": 90, "points_max": 100,
          "status": "active"}
@@ -184,7 +187,7 @@ def test_a_name_rebound_to_a_private_address_after_subscribing_is_never_contacte
         "INSERT INTO push_subscription (endpoint, keys_p256dh, keys_auth) VALUES (%s, %s, %s)",
         ("https://push.example.net/sub/1", honest["keys"]["p256dh"], honest["keys"]["auth"]),
     )
-    endpoint.resolve_target(endpoint.parse_endpoint("https://push.example.net/sub/1"), sender.PushSettings())
+    endpoint.resolve_target(endpoint.parse_endpoint("https://push.example.net/sub/1"), PushSettings())
 
     answers["push.example.net"] = ["10.0.0.7"]  # the attacker's DNS now points at the internal network
     pools = []
@@ -203,3 +206,21 @@ def test_the_push_service_refuses_a_request_signed_with_another_vapid_key(conn, 
     counts = fanout.deliver(json.dumps({"outbox_id": outbox_id, "kind": "started", "season": 7, "enemy": 1,
                                         "payload": EVENT}), conn)
     assert counts["rejected"] == 1 and received(push_service, subscriber) == []
+
+
+def test_the_push_lambda_fails_only_the_bad_records_and_counts_rejections_in_metrics(conn, push_service, monkeypatch,
+                                                                                      capsys):
+    function = template.read(PROJECT_ROOT / "template.yaml").functions["PushFunction"]
+    monkeypatch.setattr(fanout.metrics, "namespace", "FrontlineTest")
+    fanout.metrics.clear_metrics()
+    refusing = subscribe(conn, push_service)
+    push_service.answer_with(refusing["endpoint"], 403)
+    outbox_id = add_transition(conn, "season:9:ended", kind="season_ended", enemy=None, payload={"season": 9})
+    good = json.dumps({"outbox_id": outbox_id, "kind": "season_ended", "season": 9, "payload": {"season": 9}})
+    event = {"Records": [events.sqs_record("PushQueue", "good", good, 1),
+                         events.sqs_record("PushQueue", "bad", '{"outbox_id": "x"}', 1)]}
+
+    assert invoke.invoke(function, event) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert conn.execute("SELECT finished_at IS NOT NULL FROM push_dispatch").fetchone() == (True,)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(record.get("PushRejected") == [1.0] or record.get("PushRejected") == 1.0 for record in emf), emf

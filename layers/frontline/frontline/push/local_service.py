@@ -77,8 +77,7 @@ class LocalPushService:
         self.subscriptions: dict[str, LocalSubscription] = {}
         self._lock = threading.Lock()
         self._verified: dict[tuple[str, str], dict] = {}
-        self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), _handler_for(self))
         self.origin = f"http://{host}:{self.httpd.server_address[1]}"
         self._thread: threading.Thread | None = None
 
@@ -154,6 +153,11 @@ class LocalPushService:
             raise PushRejected(HTTPStatus.BAD_REQUEST, f"payload does not decrypt: {exc}") from None
         subscription.received.append(Received(payload, int(headers["TTL"]), headers.get("Topic"),
                                               headers.get("Urgency")))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 refuses connections when a fan-out opens dozens
 
 
 def _handler_for(service: LocalPushService) -> type[BaseHTTPRequestHandler]:
