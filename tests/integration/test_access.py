@@ -48,22 +48,18 @@ def test_a_missing_or_unknown_key_gets_401(app, conn, headers):
     assert answer.body["error"]["code"] in ("unauthenticated", "invalid_api_key")
 
 
-def test_a_disabled_key_gets_403_and_an_enabled_one_works_again(app, conn):
+@pytest.mark.parametrize(("refuse", "restore", "code"), [
+    ('UPDATE "ApiKey" SET enabled = false', 'UPDATE "ApiKey" SET enabled = true', "api_key_disabled"),
+    ('UPDATE "User" SET banned = true', 'UPDATE "User" SET banned = false', "banned"),
+])
+def test_a_disabled_key_or_a_banned_owner_gets_403_until_restored(app, conn, refuse, restore, code):
     user_id = make_user(conn, "ingester")
     headers = api_key_header(conn, user_id)
-    conn.execute('UPDATE "ApiKey" SET enabled = false')
+    conn.execute(refuse)
     answer = call(app, "POST", "/api/v1/ingest", headers=headers)
-    assert (answer.status, answer.body["error"]["code"]) == (403, "api_key_disabled")
-    conn.execute('UPDATE "ApiKey" SET enabled = true')
+    assert (answer.status, answer.body["error"]["code"]) == (403, code)
+    conn.execute(restore)
     assert call(app, "POST", "/api/v1/ingest", headers=headers).status == 202
-
-
-def test_a_banned_owners_key_gets_403(app, conn):
-    user_id = make_user(conn, "ingester")
-    headers = api_key_header(conn, user_id)
-    conn.execute('UPDATE "User" SET banned = true')
-    answer = call(app, "POST", "/api/v1/ingest", headers=headers)
-    assert (answer.status, answer.body["error"]["code"]) == (403, "banned")
 
 
 def test_the_rate_limit_is_a_fixed_window_per_key_and_route(app, conn):
