@@ -6,6 +6,7 @@ Gateway gave one. JSON integers stay exact (Python's json never turns a BIGINT i
 
 from __future__ import annotations
 
+import hashlib
 import json
 from http import HTTPStatus
 from typing import Any
@@ -76,3 +77,55 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route", request_id())
 
     return app
+
+
+# --- conditional reads: ETag, Cache-Control, 304 ---------------------------------------------------
+
+
+def request_etags(if_none_match: str | None) -> list[str]:
+    """The opaque tags an If-None-Match header names (``W/`` and quotes dropped: If-None-Match uses
+    the weak comparison), or ``["*"]``."""
+    tags = []
+    for part in (if_none_match or "").split(","):
+        tag = part.strip().removeprefix("W/").strip('"')
+        if tag:
+            tags.append(tag)
+    return tags
+
+
+def etag_matches(etags: list[str], etag: str) -> bool:
+    return "*" in etags or etag.strip('"') in etags
+
+
+class VersionedQuery:
+    """One read statement that answers a conditional request.
+
+    ``version_sql`` yields one row per answerable request (none when the resource does not exist) with
+    a text column ``v`` that changes whenever the data behind the answer changes; its other columns are
+    visible to ``body_sql``, a scalar subquery building the JSON text. The ETag is md5(query hash ‖ v),
+    so a changed query (a new response shape) also changes every ETag. When the request already holds
+    the current ETag, PostgreSQL skips building the body.
+    """
+
+    def __init__(self, version_sql: str, body_sql: str):
+        self.sql = f"""
+WITH version AS ({version_sql})
+SELECT e.etag,
+       CASE WHEN e.etag = ANY(%(if_none_match)s::text[]) OR '*' = ANY(%(if_none_match)s::text[]) THEN NULL
+            ELSE ({body_sql})::text END
+FROM version CROSS JOIN LATERAL (SELECT md5(%(etag_salt)s || version.v) AS etag) e
+"""
+        self.salt = hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+
+    def fetch(self, conn: Any, params: dict[str, Any], if_none_match: list[str]) -> tuple[str, str | None] | None:
+        """``(etag, body)``; body is None when the request's ETag is current; None when nothing matched."""
+        row = conn.execute(self.sql, {**params, "if_none_match": if_none_match, "etag_salt": self.salt}).fetchone()
+        return None if row is None else (f'"{row[0]}"', row[1])
+
+
+def cached_response(etag: str, body: str | None, max_age: int) -> Response:
+    """200 with a JSON text body, or 304 when ``body`` is None (the client's copy is current)."""
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+    if body is None:
+        return Response(status_code=HTTPStatus.NOT_MODIFIED, headers=headers)
+    return Response(status_code=HTTPStatus.OK, content_type=JSON, body=body, headers=headers)

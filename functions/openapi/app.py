@@ -1,0 +1,8 @@
+from frontline.openapi import router
+from frontline.web import make_resolver
+
+app = make_resolver(router)
+
+
+def lambda_handler(event, context):
+    return app.resolve(event, context)
