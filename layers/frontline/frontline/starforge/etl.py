@@ -197,31 +197,36 @@ SELECT id FROM starforge.heroes WHERE namecode = %(namecode)s
 LIMIT 1
 """
 
+# The hero's current rows are compared first, so only new or changed troops reach the upsert: an
+# ON CONFLICT that finds nothing to change still locks (writes) each row it checked.
 _UPSERT_TROOPS = """
 WITH incoming AS (
     SELECT * FROM unnest(%(troop_id)b::int[], %(amount)b::int[], %(level)b::int[], %(current_rarity)b::int[],
                          %(fusion_cards)b::int[], %(orb_fusion_cards)b::int[], %(traits_owned)b::int[],
-                         %(invasions)b::int[], %(shiny_level_progress)b::int[], %(orbs_used)b::jsonb[],
-                         %(extra)b::jsonb[])
+                         %(invasions)b::int[], %(shiny_level_progress)b::int[],
+                         starforge.jsonb_elements(%(orbs_used)s::jsonb), starforge.jsonb_elements(%(extra)s::jsonb))
         AS t (troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
               shiny_level_progress, orbs_used, extra)
+), changed AS (
+    SELECT i.* FROM incoming i
+    LEFT JOIN starforge.hero_troops ht ON ht.hero_id = %(hero_id)s AND ht.troop_id = i.troop_id
+    WHERE ht.id IS NULL
+       OR (ht.amount, ht.level, ht.current_rarity, ht.fusion_cards, ht.orb_fusion_cards, ht.traits_owned,
+           ht.invasions, ht.shiny_level_progress, ht.orbs_used, ht.extra)
+          IS DISTINCT FROM
+          (i.amount, i.level, i.current_rarity, i.fusion_cards, i.orb_fusion_cards, i.traits_owned, i.invasions,
+           i.shiny_level_progress, i.orbs_used, i.extra)
 ), upserted AS (
     INSERT INTO starforge.hero_troops AS ht (
         hero_id, troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
         shiny_level_progress, orbs_used, extra)
-    SELECT %(hero_id)s, * FROM incoming
+    SELECT %(hero_id)s, * FROM changed
     ON CONFLICT (hero_id, troop_id) DO UPDATE SET
         (amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
          shiny_level_progress, orbs_used, extra, updated_at)
       = (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.current_rarity, EXCLUDED.fusion_cards, EXCLUDED.orb_fusion_cards,
          EXCLUDED.traits_owned, EXCLUDED.invasions, EXCLUDED.shiny_level_progress, EXCLUDED.orbs_used,
          EXCLUDED.extra, now())
-    WHERE (ht.amount, ht.level, ht.current_rarity, ht.fusion_cards, ht.orb_fusion_cards, ht.traits_owned,
-           ht.invasions, ht.shiny_level_progress, ht.orbs_used, ht.extra)
-          IS DISTINCT FROM
-          (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.current_rarity, EXCLUDED.fusion_cards,
-           EXCLUDED.orb_fusion_cards, EXCLUDED.traits_owned, EXCLUDED.invasions, EXCLUDED.shiny_level_progress,
-           EXCLUDED.orbs_used, EXCLUDED.extra)
 )
 UPDATE starforge.hero_troops SET amount = 0, updated_at = now()
 WHERE hero_id = %(hero_id)s AND amount <> 0 AND troop_id NOT IN (SELECT troop_id FROM incoming)
@@ -230,21 +235,23 @@ WHERE hero_id = %(hero_id)s AND amount <> 0 AND troop_id NOT IN (SELECT troop_id
 _UPSERT_PETS = """
 WITH incoming AS (
     SELECT * FROM unnest(%(pet_id)b::int[], %(amount)b::int[], %(level)b::int[], %(xp)b::bigint[],
-                         %(orb_fusion_cards)b::int[], %(orbs_used)b::jsonb[], %(ascension_level)b::int[],
-                         %(extra)b::jsonb[])
+                         %(orb_fusion_cards)b::int[], starforge.jsonb_elements(%(orbs_used)s::jsonb),
+                         %(ascension_level)b::int[], starforge.jsonb_elements(%(extra)s::jsonb))
         AS t (pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
+), changed AS (
+    SELECT i.* FROM incoming i
+    LEFT JOIN starforge.hero_pets hp ON hp.hero_id = %(hero_id)s AND hp.pet_id = i.pet_id
+    WHERE hp.id IS NULL
+       OR (hp.amount, hp.level, hp.xp, hp.orb_fusion_cards, hp.orbs_used, hp.ascension_level, hp.extra)
+          IS DISTINCT FROM (i.amount, i.level, i.xp, i.orb_fusion_cards, i.orbs_used, i.ascension_level, i.extra)
 ), upserted AS (
     INSERT INTO starforge.hero_pets AS hp (
         hero_id, pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
-    SELECT %(hero_id)s, * FROM incoming
+    SELECT %(hero_id)s, * FROM changed
     ON CONFLICT (hero_id, pet_id) DO UPDATE SET
         (amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra, updated_at)
       = (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.xp, EXCLUDED.orb_fusion_cards, EXCLUDED.orbs_used,
          EXCLUDED.ascension_level, EXCLUDED.extra, now())
-    WHERE (hp.amount, hp.level, hp.xp, hp.orb_fusion_cards, hp.orbs_used, hp.ascension_level, hp.extra)
-          IS DISTINCT FROM
-          (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.xp, EXCLUDED.orb_fusion_cards, EXCLUDED.orbs_used,
-           EXCLUDED.ascension_level, EXCLUDED.extra)
 )
 UPDATE starforge.hero_pets SET amount = 0, updated_at = now()
 WHERE hero_id = %(hero_id)s AND amount <> 0 AND pet_id NOT IN (SELECT pet_id FROM incoming)
@@ -252,7 +259,7 @@ WHERE hero_id = %(hero_id)s AND amount <> 0 AND pet_id NOT IN (SELECT pet_id FRO
 
 _UPSERT_ARTIFACTS = """
 INSERT INTO starforge.hero_artifacts AS ha (hero_id, artifact_id, level, xp, extra)
-SELECT %(hero_id)s, * FROM unnest(%(artifact_id)b::int[], %(level)b::int[], %(xp)b::bigint[], %(extra)b::jsonb[])
+SELECT %(hero_id)s, * FROM unnest(%(artifact_id)b::int[], %(level)b::int[], %(xp)b::bigint[], starforge.jsonb_elements(%(extra)s::jsonb))
 ON CONFLICT (hero_id, artifact_id) DO UPDATE SET
     (level, xp, extra, updated_at) = (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra, now())
 WHERE (ha.level, ha.xp, ha.extra) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra)
@@ -263,8 +270,8 @@ INSERT INTO starforge.hero_kingdom_progress AS kp (
     hero_id, kingdom_id, status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra)
 SELECT %(hero_id)s, * FROM unnest(%(kingdom_id)b::int[], %(status)b::int[], %(income)b::int[],
                                   %(challenge_tier)b::int[], %(invasions)b::int[], %(power_rank)b::int[],
-                                  %(tasks)b::jsonb[], %(explore)b::jsonb[], %(trials_team)b::jsonb[],
-                                  %(extra)b::jsonb[])
+                                  starforge.jsonb_elements(%(tasks)s::jsonb), starforge.jsonb_elements(%(explore)s::jsonb), starforge.jsonb_elements(%(trials_team)s::jsonb),
+                                  starforge.jsonb_elements(%(extra)s::jsonb))
 ON CONFLICT (hero_id, kingdom_id) DO UPDATE SET
     (status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra, updated_at)
   = (EXCLUDED.status, EXCLUDED.income, EXCLUDED.challenge_tier, EXCLUDED.invasions, EXCLUDED.power_rank,
@@ -282,7 +289,7 @@ _REPLACE_TEAMS = """
 WITH incoming AS (
     SELECT md5(%(hero_id)s::text || ':team:' || n)::uuid AS id, name, banner, team_level, class, override_data
     FROM unnest(%(name)b::text[], %(banner)b::int[], %(team_level)b::int[], %(class)b::text[],
-                %(override_data)b::jsonb[]) WITH ORDINALITY AS t (name, banner, team_level, class, override_data, n)
+                starforge.jsonb_elements(%(override_data)s::jsonb)) WITH ORDINALITY AS t (name, banner, team_level, class, override_data, n)
 ), upserted AS (
     INSERT INTO starforge.teams AS tm (id, hero_id, name, banner, team_level, class, override_data)
     SELECT id, %(hero_id)s, name, banner, team_level, class, override_data FROM incoming
@@ -312,8 +319,8 @@ WHERE tt.team_id = t.id AND t.hero_id = %(hero_id)s AND tt.id NOT IN (SELECT id 
 
 _UPSERT_PVP_REGIONS = """
 INSERT INTO starforge.hero_pvp_regions AS r (hero_id, region_id, team, stats, most_used_troop, extras)
-SELECT %(hero_id)s, * FROM unnest(%(region_id)b::int[], %(team)b::jsonb[], %(stats)b::jsonb[],
-                                  %(most_used_troop)b::jsonb[], %(extras)b::jsonb[])
+SELECT %(hero_id)s, * FROM unnest(%(region_id)b::int[], starforge.jsonb_elements(%(team)s::jsonb), starforge.jsonb_elements(%(stats)s::jsonb),
+                                  starforge.jsonb_elements(%(most_used_troop)s::jsonb), starforge.jsonb_elements(%(extras)s::jsonb))
 ON CONFLICT (hero_id, region_id) DO UPDATE SET
     (team, stats, most_used_troop, extras, updated_at)
   = (EXCLUDED.team, EXCLUDED.stats, EXCLUDED.most_used_troop, EXCLUDED.extras, now())
@@ -339,7 +346,7 @@ WHERE (s.invades_won, s.invades_lost, s.defends_won, s.defends_lost, s.most_inva
 
 _UPSERT_CLASS_DATA = """
 INSERT INTO starforge.hero_class_data AS c (hero_id, class_name, data)
-SELECT %(hero_id)s, * FROM unnest(%(class_name)b::text[], %(data)b::jsonb[])
+SELECT %(hero_id)s, * FROM unnest(%(class_name)b::text[], starforge.jsonb_elements(%(data)s::jsonb))
 ON CONFLICT (hero_id, class_name) DO UPDATE SET data = EXCLUDED.data, updated_at = now()
 WHERE c.data IS DISTINCT FROM EXCLUDED.data
 """
@@ -349,6 +356,7 @@ WHERE c.data IS DISTINCT FROM EXCLUDED.data
 _PLACEHOLDERS = """
 INSERT INTO starforge.{table} (id, name, meta)
 SELECT id, {label} || id, '{{"placeholder": true}}'::jsonb FROM unnest(%b::int[]) AS id
+WHERE NOT EXISTS (SELECT 1 FROM starforge.{table} c WHERE c.id = id)
 ON CONFLICT (id) DO NOTHING
 """
 
@@ -402,10 +410,12 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _columns(rows: Iterable[tuple], names: tuple[str, ...]) -> dict[str, list]:
-    """Rows to one list per column: the arrays ``unnest`` takes."""
+def _columns(rows: Iterable[tuple], names: tuple[str, ...], documents: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Rows to one parameter per column for ``unnest``: a list (sent as a binary array), or for a JSON
+    column in ``documents`` one JSON array text, which ``starforge.jsonb_elements`` turns into a
+    ``jsonb[]`` (one json.dumps per column instead of one per value)."""
     columns = list(zip(*rows)) or [()] * len(names)
-    return {name: list(values) for name, values in zip(names, columns)}
+    return {name: _json(list(values)) if name in documents else list(values) for name, values in zip(names, columns)}
 
 
 def _timestamp(epoch_ms: int | None) -> datetime | None:
@@ -444,46 +454,45 @@ def write_profile(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_cr
         if profile.troops is not None:
             conn.execute(_UPSERT_TROOPS, hero | _columns(
                 ((tid, t.amount, t.level, t.current_rarity, t.fusion_cards, t.orb_fusion_cards, t.traits_owned,
-                  t.invasions, t.shiny_level_progress, _json(t.orbs_used), _json(t.extras))
+                  t.invasions, t.shiny_level_progress, t.orbs_used, t.extras)
                  for tid, t in profile.troops.items()),
                 ("troop_id", "amount", "level", "current_rarity", "fusion_cards", "orb_fusion_cards", "traits_owned",
-                 "invasions", "shiny_level_progress", "orbs_used", "extra")))
+                 "invasions", "shiny_level_progress", "orbs_used", "extra"), ("orbs_used", "extra")))
         team_troop_ids = [troop for team in profile.teams or () for troop in team.troops]
         if profile.troops is not None or team_troop_ids:
             _placeholders(conn, "troop_catalog", "Unknown troop", [*(profile.troops or ()), *team_troop_ids])
 
         if profile.pets is not None:
             conn.execute(_UPSERT_PETS, hero | _columns(
-                ((pid, p.amount, p.level, p.xp, p.orb_fusion_cards, _json(p.orbs_used), p.ascension_level,
-                  _json(p.extras)) for pid, p in profile.pets.items()),
-                ("pet_id", "amount", "level", "xp", "orb_fusion_cards", "orbs_used", "ascension_level", "extra")))
+                ((pid, p.amount, p.level, p.xp, p.orb_fusion_cards, p.orbs_used, p.ascension_level, p.extras)
+                 for pid, p in profile.pets.items()),
+                ("pet_id", "amount", "level", "xp", "orb_fusion_cards", "orbs_used", "ascension_level", "extra"),
+                ("orbs_used", "extra")))
         pet_ids = [*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else [])]
         if pet_ids:
             _placeholders(conn, "pet_catalog", "Unknown pet", pet_ids)
 
         if profile.artifacts is not None:
             conn.execute(_UPSERT_ARTIFACTS, hero | _columns(
-                ((aid, a.level, a.xp, _json(a.extras)) for aid, a in profile.artifacts.items()),
-                ("artifact_id", "level", "xp", "extra")))
+                ((aid, a.level, a.xp, a.extras) for aid, a in profile.artifacts.items()),
+                ("artifact_id", "level", "xp", "extra"), ("extra",)))
             _placeholders(conn, "artifact_catalog", "Unknown artifact", profile.artifacts)
 
         if profile.kingdom_levels is not None or profile.progress is not None:
             levels, progress = profile.kingdom_levels or {}, profile.progress or {}
             kingdom_ids = sorted(levels.keys() | progress.keys())
             conn.execute(_UPSERT_KINGDOM_PROGRESS, hero | _columns(
-                ((kid, p.status, p.income, p.challenge_tier, p.invasions, p.power_rank, _json(p.tasks),
-                  _json(p.explore), _json(p.trials_team),
-                  _json(p.extras | ({"KingdomLevel": levels[kid]} if kid in levels else {})))
+                ((kid, p.status, p.income, p.challenge_tier, p.invasions, p.power_rank, p.tasks, p.explore,
+                  p.trials_team, p.extras | ({"KingdomLevel": levels[kid]} if kid in levels else {}))
                  for kid in kingdom_ids for p in [progress.get(kid) or KingdomProgress()]),
                 ("kingdom_id", "status", "income", "challenge_tier", "invasions", "power_rank", "tasks", "explore",
-                 "trials_team", "extra")))
+                 "trials_team", "extra"), ("tasks", "explore", "trials_team", "extra")))
             _placeholders(conn, "kingdom_catalog", "Unknown kingdom", kingdom_ids)
 
         if profile.teams is not None:
             conn.execute(_REPLACE_TEAMS, hero | _columns(
-                ((t.name, t.banner, t.team_level, t.class_name, _json(t.override_data | t.extras))
-                 for t in profile.teams),
-                ("name", "banner", "team_level", "class", "override_data")))
+                ((t.name, t.banner, t.team_level, t.class_name, t.override_data | t.extras) for t in profile.teams),
+                ("name", "banner", "team_level", "class", "override_data"), ("override_data",)))
             conn.execute(_REPLACE_TEAM_TROOPS, hero | _columns(
                 ((n, position, troop) for n, t in enumerate(profile.teams, 1)
                  for position, troop in enumerate(t.troops)),
@@ -491,9 +500,9 @@ def write_profile(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_cr
 
         if profile.pvp_regions is not None:
             conn.execute(_UPSERT_PVP_REGIONS, hero | _columns(
-                ((rid, _json(r.team), _json(r.stats), _json(r.most_used_troop), _json(r.extras))
-                 for rid, r in profile.pvp_regions.items()),
-                ("region_id", "team", "stats", "most_used_troop", "extras")))
+                ((rid, r.team, r.stats, r.most_used_troop, r.extras) for rid, r in profile.pvp_regions.items()),
+                ("region_id", "team", "stats", "most_used_troop", "extras"),
+                ("team", "stats", "most_used_troop", "extras")))
 
         if profile.pvp_stats is not None:
             stats = profile.pvp_stats
@@ -507,7 +516,7 @@ def write_profile(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_cr
 
         if profile.class_data is not None:
             conn.execute(_UPSERT_CLASS_DATA, hero | _columns(
-                ((name, _json(data)) for name, data in profile.class_data.items()), ("class_name", "data")))
+                ((name, data) for name, data in profile.class_data.items()), ("class_name", "data"), ("data",)))
 
         conn.execute(_UPSERT_SUMMARY, hero | {
             "pvp_tier": profile.pvp_tier, "snapshot_id": str(snapshot_id),

@@ -3,6 +3,9 @@
 The answer is 202 only once the snapshot row is committed and its job is on the queue. The content
 hash is the sha256 of the payload's compact JSON (key order as sent), so whitespace does not defeat
 the dedupe window. ``raw`` holds the payload as sent: the game's envelope or a bare ProfileData.
+
+The snapshot is linked to its ``users`` row (created here when the namecode is new) at insert time,
+so the ETL never has to change an indexed column of the snapshot (see ``etl._FINISH``).
 """
 
 from __future__ import annotations
@@ -73,11 +76,16 @@ WITH recent AS (
     WHERE content_hash = %(content_hash)s AND created_at > now() - make_interval(secs => %(window)s)
     ORDER BY created_at DESC
     LIMIT 1
+), new_user AS (
+    INSERT INTO starforge.users (namecode)
+    SELECT %(namecode)s::varchar WHERE %(namecode)s::varchar IS NOT NULL AND NOT EXISTS (SELECT 1 FROM recent)
+    ON CONFLICT (namecode) DO NOTHING
+    RETURNING id
 ), inserted AS (
     INSERT INTO starforge.hero_snapshots (namecode, user_id, source, raw, size_bytes, content_hash)
-    SELECT %(namecode)s::varchar, (SELECT id FROM starforge.users WHERE namecode = %(namecode)s::varchar),
-           %(source)s, %(raw)s::jsonb,
-           %(size_bytes)s, %(content_hash)s
+    SELECT %(namecode)s::varchar,
+           COALESCE((SELECT id FROM new_user), (SELECT id FROM starforge.users WHERE namecode = %(namecode)s::varchar)),
+           %(source)s, %(raw)s::jsonb, %(size_bytes)s, %(content_hash)s
     WHERE NOT EXISTS (SELECT 1 FROM recent)
     RETURNING id
 )
@@ -104,7 +112,8 @@ def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") 
     content_hash = hashlib.sha256(raw_bytes).hexdigest()
     profile = profile_data_of(request.payload)
     payload_namecode = profile.get("NameCode") if isinstance(profile, dict) else None
-    namecode = payload_namecode if isinstance(payload_namecode, str) else request.namecode
+    namecode = (payload_namecode if isinstance(payload_namecode, str) and 0 < len(payload_namecode) <= 64
+                else request.namecode)
     request_hash = hashlib.sha256(body).hexdigest()
 
     with db.transaction() as conn:
