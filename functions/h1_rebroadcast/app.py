@@ -1,7 +1,7 @@
-from frontline.h1.api import rebroadcast_router
+from frontline.h1.rebroadcast import router
 from frontline.web import make_resolver
 
-app = make_resolver(rebroadcast_router)
+app = make_resolver(router)
 
 
 def lambda_handler(event, context):

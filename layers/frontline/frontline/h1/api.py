@@ -1,6 +1,7 @@
-"""The public Helldivers 1 routes: one powertools router per route, each served by its own function.
+"""The public Helldivers 1 read routes: one powertools router per route, each served by its own function
+(the rebroadcast route lives in :mod:`frontline.h1.rebroadcast`).
 
-Every read is one statement (:mod:`frontline.h1.queries`, :mod:`frontline.h1.rebroadcast`) whose
+Every read is one statement (:mod:`frontline.h1.queries`) whose
 JSON text PostgreSQL builds; the handler adds the ETag and ``Cache-Control`` and answers
 ``If-None-Match`` with 304. The pydantic models below describe the responses in the OpenAPI document
 (the tests validate real responses against them); the hot path never builds them.
@@ -8,22 +9,18 @@ JSON text PostgreSQL builds; the handler adds the ETag and ``Cache-Control`` and
 
 from __future__ import annotations
 
-import base64
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 
-from frontline import access, db
+from frontline import db
 from frontline.config import settings
-from frontline.h1 import queries, rebroadcast
-from frontline.h1.ingest import STATISTIC_BIGINT_COLUMNS, STATISTIC_COLUMNS
-from frontline.h1.models import CampaignStatus, SeasonSnapshots, UpstreamErrorBody
+from frontline.h1 import queries
 from frontline.health import HEARTBEAT_WORKER, heartbeat_stale_after_seconds
-from frontline.web import ApiError, cached_response, json_response, request_etags
+from frontline.web import ApiError, VersionedQuery, cached_response, request_etags
 
 INT32 = 2**31 - 1
 TAGS = ["h1"]
@@ -32,7 +29,6 @@ live_router = Router()
 campaign_router = Router()
 seasons_router = Router()
 season_router = Router()
-rebroadcast_router = Router()
 
 
 # --- response models (documentation and tests) -------------------------------------------------------
@@ -108,8 +104,26 @@ class SeasonSummary(ApiModel):
     events: EventCounts
 
 
-_STATISTIC_FIELDS: dict[str, Any] = {c: (int, ...) for c in STATISTIC_COLUMNS + STATISTIC_BIGINT_COLUMNS}
-Statistics = create_model("Statistics", __base__=ApiModel, enemy=(int, ...), time=(int, ...), **_STATISTIC_FIELDS)
+class Statistics(ApiModel):
+    """Cumulative for the season, as of ``time``; the five BIGINT counters can pass 2^31."""
+
+    enemy: int
+    time: int
+    players: int
+    total_unique_players: int
+    missions: int
+    successful_missions: int
+    total_mission_difficulty: int
+    completed_planets: int
+    defend_events: int
+    successful_defend_events: int
+    attack_events: int
+    successful_attack_events: int
+    kills: int
+    deaths: int
+    accidentals: int
+    shots: int
+    hits: int
 
 
 class CampaignFaction(ApiModel):
@@ -138,7 +152,7 @@ class LiveResponse(ApiModel):
     campaign_status: list[CampaignFaction]
     active_events: list[LiveEvent]
     recent_events: list[Event] = Field(description=f"the season's {queries.RECENT_EVENTS} latest finished events")
-    statistics: list[Statistics]  # type: ignore[valid-type]
+    statistics: list[Statistics]
     heartbeat: Heartbeat
 
 
@@ -152,7 +166,8 @@ class StatusPoint(ApiModel):
     source: Literal["poll", "snapshot"]
 
 
-StatisticsPoint = create_model("StatisticsPoint", __base__=Statistics, bucket=(int, ...))
+class StatisticsPoint(Statistics):
+    bucket: int
 
 
 class CampaignProgressPoint(ProgressPoint):
@@ -170,7 +185,7 @@ class CampaignResponse(ApiModel):
     to: int
     resolution: int
     status: list[StatusPoint]
-    statistics: list[StatisticsPoint]  # type: ignore[valid-type]
+    statistics: list[StatisticsPoint]
     events: list[CampaignEvent]
 
 
@@ -180,14 +195,17 @@ class SeasonsResponse(ApiModel):
 
 class SeasonResponse(ApiModel):
     season: SeasonSummary
-    statistics: list[Statistics]  # type: ignore[valid-type]
+    statistics: list[Statistics]
     events: list[Event]
+
+
+NOT_MODIFIED = {"description": "Not modified: the If-None-Match ETag is current"}
 
 
 def _responses(model: Any, *errors: int) -> dict[int, dict[str, Any]]:
     described: dict[int, dict[str, Any]] = {
         200: {"description": "OK", "content": {"application/json": {"model": model}}},
-        304: {"description": "Not modified: the If-None-Match ETag is current"},
+        304: NOT_MODIFIED,
     }
     for status in errors:
         described[status] = {"description": HTTPStatus(status).phrase,
@@ -198,11 +216,20 @@ def _responses(model: Any, *errors: int) -> dict[int, dict[str, Any]]:
 # --- handlers ----------------------------------------------------------------------------------------
 
 
-def _answer(router: Router, query, params: dict[str, Any], not_found: ApiError):
-    found = query.fetch(db.connection(), params, request_etags(router.current_event.headers.get("if-none-match")))
+def max_age() -> int:
+    """Clients and caches may reuse an answer for one poll interval: no sooner can it change."""
+    return settings().poll_interval_minutes * 60
+
+
+def conditional_fetch(router: Router, query: VersionedQuery, params: dict[str, Any]) -> tuple[str, str | None] | None:
+    return query.fetch(db.connection(), params, request_etags(router.current_event.headers.get("if-none-match")))
+
+
+def _answer(router: Router, query: VersionedQuery, params: dict[str, Any], not_found: ApiError):
+    found = conditional_fetch(router, query, params)
     if found is None:
         raise not_found
-    return cached_response(*found, max_age=settings().poll_interval_minutes * 60)
+    return cached_response(*found, max_age=max_age())
 
 
 @live_router.get("/api/h1/live", tags=TAGS, summary="The current season: status, events, statistics, heartbeat",
@@ -248,58 +275,3 @@ def get_season(season: Annotated[int, Path(ge=1, le=INT32)]):
 
 def _unknown_season(season: int) -> ApiError:
     return ApiError(HTTPStatus.NOT_FOUND, "unknown_season", f"no season {season} is stored")
-
-
-# --- rebroadcast -------------------------------------------------------------------------------------
-
-_REBROADCAST_RESPONSES: dict[int, dict[str, Any]] = {
-    200: {"description": "The official API's response, rebuilt exactly; errors use upstream's shape (HTTP 200)",
-          "content": {"application/json": {"model": CampaignStatus | SeasonSnapshots | UpstreamErrorBody}}},
-    304: {"description": "Not modified: the If-None-Match ETag is current"},
-}
-_REBROADCAST_DOC = ("`action=get_campaign_status`: the latest poll; `action=get_snapshots&season=N`: that season. "
-                    "Same parameters as the official API. Needs an API key (`X-API-Key` or `Authorization: Bearer`).")
-# The form is parsed by hand: upstream clients may omit the content type, which powertools' Form() rejects.
-_REBROADCAST_FORM = {"requestBody": {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
-    "type": "object", "properties": {"action": {"type": "string", "enum": ["get_campaign_status", "get_snapshots"]},
-                                     "season": {"type": "string", "pattern": "^[0-9]+$"}}}}}}}
-
-
-def _rebroadcast(action: str | None, season: str | None):
-    etags = request_etags(rebroadcast_router.current_event.headers.get("if-none-match"))
-    max_age = settings().poll_interval_minutes * 60
-    if action == "get_campaign_status":
-        found = rebroadcast.CAMPAIGN_STATUS.fetch(db.connection(), {}, etags)
-        if found is None:
-            return _upstream(rebroadcast.upstream_error(rebroadcast.NO_CAMPAIGN_STATUS, "No campaign status yet"))
-        return cached_response(*found, max_age=max_age)
-    if action == "get_snapshots":
-        if not (season and season.isascii() and season.isdigit() and int(season) <= INT32):
-            return _upstream(rebroadcast.upstream_error(rebroadcast.INVALID_SEASON, f"Invalid season: {season}"))
-        found = rebroadcast.SNAPSHOTS.fetch(db.connection(), {"season": int(season)}, etags)
-        if found is None:
-            return _upstream(rebroadcast.unknown_season())
-        return cached_response(*found, max_age=max_age)
-    return _upstream(rebroadcast.upstream_error(rebroadcast.UNKNOWN_ACTION, f"Unknown action: {action}"))
-
-
-def _upstream(body: dict[str, Any]):
-    return json_response(HTTPStatus.OK, body, {"Cache-Control": "no-store"})
-
-
-@rebroadcast_router.get("/api/h1/rebroadcast", tags=TAGS, summary="The official API, rebuilt (query parameters)",
-                        description=_REBROADCAST_DOC, responses=_REBROADCAST_RESPONSES,
-                        middlewares=[access.require_api_key()])
-def get_rebroadcast(action: Annotated[str | None, Query()] = None, season: Annotated[str | None, Query()] = None):
-    return _rebroadcast(action, season)
-
-
-@rebroadcast_router.post("/api/h1/rebroadcast", tags=TAGS, summary="The official API, rebuilt (form body)",
-                         description=_REBROADCAST_DOC + " Send `application/x-www-form-urlencoded`.",
-                         responses=_REBROADCAST_RESPONSES, openapi_extensions=_REBROADCAST_FORM,
-                         middlewares=[access.require_api_key()])
-def post_rebroadcast():
-    event = rebroadcast_router.current_event
-    raw = base64.b64decode(event.body) if event.is_base64_encoded else (event.body or "").encode()
-    form = parse_qs(raw.decode("utf-8", "replace"))  # powertools' decoded_body raises on bytes that are not UTF-8
-    return _rebroadcast(*(form.get(name, [None])[-1] for name in ("action", "season")))

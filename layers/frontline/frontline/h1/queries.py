@@ -8,7 +8,6 @@ are unix seconds.
 
 from __future__ import annotations
 
-from frontline.h1.ingest import STATISTIC_BIGINT_COLUMNS, STATISTIC_COLUMNS
 from frontline.web import VersionedQuery
 
 HEARTBEAT_WORKER = "h1_poller"
@@ -34,8 +33,11 @@ EVENT = """'type', e.type, 'event_id', e.event_id, 'season', e.season, 'enemy', 
 
 
 
-def statistic_values(alias: str) -> str:
-    return ", ".join(f"'{c}', {alias}.{c}" for c in STATISTIC_COLUMNS + STATISTIC_BIGINT_COLUMNS)
+def statistic_json(alias: str, *without: str) -> str:
+    """Every statistic column of an ``h1_statistic`` row as a JSON object, minus the surrogate key, the
+    season and the bucket (and ``without``): new statistic columns reach the API without a code change."""
+    keys = ", ".join(f"'{c}'" for c in ("id", "season", "bucket", *without))
+    return f"(to_jsonb({alias}) - ARRAY[{keys}])"
 
 
 def latest_per_enemy(table: str, season: str, where: str = "true", order: str = "bucket DESC") -> str:
@@ -46,8 +48,7 @@ def latest_per_enemy(table: str, season: str, where: str = "true", order: str = 
 
 
 def _latest_statistics(season: str) -> str:
-    return json_array(f"""(SELECT json_agg(json_build_object('enemy', f.enemy, 'time', st.time, {statistic_values('st')})
-                                ORDER BY f.enemy)
+    return json_array(f"""(SELECT json_agg({statistic_json("st")} ORDER BY f.enemy)
         FROM {latest_per_enemy("h1_statistic", season)})""")
 
 
@@ -134,11 +135,11 @@ LIVE = VersionedQuery(
 
 # --- GET /api/h1/campaign ---------------------------------------------------------------------------
 
-def _downsampled(source: str, key: str, columns: str, tiebreak: str = "") -> str:
+def _downsampled(source: str, key: str, point: str, tiebreak: str = "") -> str:
     """Rows of ``source`` (alias t) within [from, to], one per ``key`` and resolution window: the freshest
-    (greatest time; ``tiebreak`` orders equal times), as a JSON array ordered by window then key."""
-    return json_array(f"""(SELECT json_agg(json_build_object('bucket', x.window_start, {columns})
-                                ORDER BY x.window_start, x.{key})
+    (greatest time; ``tiebreak`` orders equal times), each as the JSON ``point`` (over alias x, whose
+    ``window_start`` is the point's bucket), in an array ordered by window then key."""
+    return json_array(f"""(SELECT json_agg({point} ORDER BY x.window_start, x.{key})
         FROM (SELECT DISTINCT ON (t.{key}, t.bucket / version.resolution) t.*,
                      t.bucket / version.resolution * version.resolution AS window_start
               FROM {source} t
@@ -150,16 +151,16 @@ def _downsampled(source: str, key: str, columns: str, tiebreak: str = "") -> str
 # A bucket holding both a poll row and a snapshot row answers with the fresher; at equal times, the poll.
 _CAMPAIGN_STATUS = _downsampled(
     "(SELECT * FROM h1_status WHERE season = version.season)", "enemy",
-    "'enemy', x.enemy, 'time', x.time, 'points', x.points, 'points_taken', x.points_taken, 'status', x.status, "
-    "'source', x.source", ", t.source = 'snapshot'")
+    "json_build_object('bucket', x.window_start, 'enemy', x.enemy, 'time', x.time, 'points', x.points, "
+    "'points_taken', x.points_taken, 'status', x.status, 'source', x.source)", ", t.source = 'snapshot'")
 
 _CAMPAIGN_STATISTICS = _downsampled(
     "(SELECT * FROM h1_statistic WHERE season = version.season)", "enemy",
-    "'enemy', x.enemy, 'time', x.time, " + statistic_values("x"))
+    statistic_json("x", "window_start") + " || jsonb_build_object('bucket', x.window_start)")
 
 _CAMPAIGN_EVENT_PROGRESS = _downsampled(
     "(SELECT * FROM h1_event_progress WHERE type = e.type AND event_id = e.event_id)", "event_id",
-    "'time', x.time, 'points', x.points")
+    "json_build_object('bucket', x.window_start, 'time', x.time, 'points', x.points)")
 
 _CAMPAIGN_EVENTS = json_array(f"""(SELECT json_agg(json_build_object({EVENT}, 'progress', {_CAMPAIGN_EVENT_PROGRESS})
                          ORDER BY e.start_time, e.type, e.event_id)

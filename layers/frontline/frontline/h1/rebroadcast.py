@@ -8,11 +8,22 @@ slots on ``h1_season``, ``max_event_id`` and whether the poll carried ``players_
 
 from __future__ import annotations
 
+import base64
 import time
-from typing import Any
+from http import HTTPStatus
+from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from frontline.h1.queries import json_array, latest_per_enemy, statistic_values
-from frontline.web import VersionedQuery
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from frontline import access
+from frontline.h1.api import INT32, NOT_MODIFIED, TAGS, conditional_fetch, max_age
+from frontline.h1.models import CampaignStatus, SeasonSnapshots, UpstreamErrorBody
+from frontline.h1.queries import json_array, latest_per_enemy
+from frontline.web import VersionedQuery, cached_response, json_response
+
+router = Router()
 
 # Upstream answers errors with HTTP 200 and this body; the codes are ours (upstream documents none).
 UNKNOWN_ACTION = 1
@@ -47,9 +58,9 @@ CAMPAIGN_STATUS = VersionedQuery(
                 ORDER BY slot.position)
             FROM unnest(version.poll_attack_event_ids) WITH ORDINALITY AS slot(event_id, position)
             JOIN h1_event e ON e.type = 'attack' AND e.event_id = slot.event_id)''')},
-        'statistics', (SELECT json_agg(json_build_object(
-                'season', version.season, 'season_duration', version.season_duration, 'enemy', f.enemy,
-                {statistic_values("st")}) ORDER BY f.enemy)
+        'statistics', (SELECT json_agg(
+                (to_jsonb(st) - ARRAY['id', 'bucket', 'time']) || jsonb_build_object('season_duration', version.season_duration)
+                ORDER BY f.enemy)
             FROM {latest_per_enemy("h1_statistic", "version.season")}))""",
 )
 
@@ -89,3 +100,54 @@ def unknown_season() -> dict[str, Any]:
     """What upstream answers for a season it does not know (not an error)."""
     return {"time": int(time.time()), "error_code": 0, "introduction_order": None, "points_max": None,
             "snapshots": [], "defend_events": [], "attack_events": []}
+
+
+# --- the route ---------------------------------------------------------------------------------------
+
+_RESPONSES: dict[int, dict[str, Any]] = {
+    200: {"description": "The official API's response, rebuilt exactly; errors use upstream's shape (HTTP 200)",
+          "content": {"application/json": {"model": CampaignStatus | SeasonSnapshots | UpstreamErrorBody}}},
+    304: NOT_MODIFIED,
+}
+_DOC = ("`action=get_campaign_status`: the latest poll; `action=get_snapshots&season=N`: that season. "
+        "Same parameters as the official API. Needs an API key (`X-API-Key` or `Authorization: Bearer`).")
+# The form is parsed by hand: upstream clients may omit the content type, which powertools' Form() rejects.
+_FORM = {"requestBody": {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "properties": {"action": {"type": "string", "enum": ["get_campaign_status", "get_snapshots"]},
+                                     "season": {"type": "string", "pattern": "^[0-9]+$"}}}}}}}
+
+
+def answer(action: str | None, season: str | None):
+    if action == "get_campaign_status":
+        found = conditional_fetch(router, CAMPAIGN_STATUS, {})
+        if found is None:
+            return _upstream(upstream_error(NO_CAMPAIGN_STATUS, "No campaign status yet"))
+    elif action == "get_snapshots":
+        if not (season and season.isascii() and season.isdigit() and int(season) <= INT32):
+            return _upstream(upstream_error(INVALID_SEASON, f"Invalid season: {season}"))
+        found = conditional_fetch(router, SNAPSHOTS, {"season": int(season)})
+        if found is None:
+            return _upstream(unknown_season())
+    else:
+        return _upstream(upstream_error(UNKNOWN_ACTION, f"Unknown action: {action}"))
+    return cached_response(*found, max_age=max_age())
+
+
+def _upstream(body: dict[str, Any]):
+    return json_response(HTTPStatus.OK, body, {"Cache-Control": "no-store"})
+
+
+@router.get("/api/h1/rebroadcast", tags=TAGS, summary="The official API, rebuilt (query parameters)",
+            description=_DOC, responses=_RESPONSES, middlewares=[access.require_api_key()])
+def get_rebroadcast(action: Annotated[str | None, Query()] = None, season: Annotated[str | None, Query()] = None):
+    return answer(action, season)
+
+
+@router.post("/api/h1/rebroadcast", tags=TAGS, summary="The official API, rebuilt (form body)",
+             description=_DOC + " Send `application/x-www-form-urlencoded`.", responses=_RESPONSES,
+             openapi_extensions=_FORM, middlewares=[access.require_api_key()])
+def post_rebroadcast():
+    event = router.current_event
+    raw = base64.b64decode(event.body) if event.is_base64_encoded else (event.body or "").encode()
+    form = parse_qs(raw.decode("utf-8", "replace"))  # powertools' decoded_body raises on bytes that are not UTF-8
+    return answer(*(form.get(name, [None])[-1] for name in ("action", "season")))
