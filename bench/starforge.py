@@ -48,9 +48,9 @@ def bench_ingest(count: int) -> None:
     latencies = []
     for n, body in enumerate(bodies):
         started = time.perf_counter()
-        outcome = ingest.ingest(body, idempotency_key=f"bench-{n}")
+        answer = ingest.ingest(body, idempotency_key=f"bench-{n}")
         elapsed = time.perf_counter() - started
-        assert outcome.status == 202, outcome
+        assert answer.status == 202, answer
         if n >= 20:  # warm-up
             latencies.append(elapsed * 1000)
     print(f"ingest ack, {len(bodies[0]) / 1000:.0f} KB body, {count} requests (Idempotency-Key on): "
@@ -66,8 +66,8 @@ def troop_rows(hero_id: str, profile: dict) -> list[tuple]:
 
 def bench_etl(conn: psycopg.Connection, count: int) -> None:
     def store(payloads: list[dict]) -> list[str]:
-        outcomes = [ingest.ingest(json.dumps({"source": "login", "payload": p}).encode()) for p in payloads]
-        return [o.body["snapshot_id"] for o in outcomes]
+        answers = [ingest.ingest(json.dumps({"source": "login", "payload": p}).encode()) for p in payloads]
+        return [a.body["snapshot_id"] for a in answers]
 
     def run(label: str, payloads: list[dict]) -> tuple[float, list[str]]:
         snapshot_ids = store(payloads)

@@ -23,11 +23,11 @@ read_router = Router()
 admin_router = Router()
 
 
-def _answer(router: Router, outcome: ingest.Outcome):
-    body = outcome.body
+def _answer(router: Router, answer: ingest.Answer):
+    body = answer.body
     if "error" in body:
         body = {"error": {**body["error"], "request_id": router.current_event.request_context.request_id}}
-    return json_response(outcome.status, body, {"Cache-Control": "no-store"})
+    return json_response(answer.status, body, {"Cache-Control": "no-store"})
 
 
 def _caller(router: Router) -> str | None:
@@ -40,10 +40,10 @@ def _caller(router: Router) -> str | None:
 def post_snapshot():
     event = ingest_router.current_event
     body = event.decoded_body or ""
-    outcome = ingest.ingest(body.encode() if isinstance(body, str) else body,
+    answer = ingest.ingest(body.encode() if isinstance(body, str) else body,
                             idempotency_key=event.headers.get("idempotency-key"),
                             scope=_caller(ingest_router) or "")
-    return _answer(ingest_router, outcome)
+    return _answer(ingest_router, answer)
 
 
 @read_router.get("/api/v1/profile/summary/<namecode>")

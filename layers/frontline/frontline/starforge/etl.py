@@ -259,7 +259,8 @@ WHERE hero_id = %(hero_id)s AND amount <> 0 AND pet_id NOT IN (SELECT pet_id FRO
 
 _UPSERT_ARTIFACTS = """
 INSERT INTO starforge.hero_artifacts AS ha (hero_id, artifact_id, level, xp, extra)
-SELECT %(hero_id)s, * FROM unnest(%(artifact_id)b::int[], %(level)b::int[], %(xp)b::bigint[], starforge.jsonb_elements(%(extra)s::jsonb))
+SELECT %(hero_id)s, * FROM unnest(%(artifact_id)b::int[], %(level)b::int[], %(xp)b::bigint[],
+                                  starforge.jsonb_elements(%(extra)s::jsonb))
 ON CONFLICT (hero_id, artifact_id) DO UPDATE SET
     (level, xp, extra, updated_at) = (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra, now())
 WHERE (ha.level, ha.xp, ha.extra) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra)
@@ -270,7 +271,9 @@ INSERT INTO starforge.hero_kingdom_progress AS kp (
     hero_id, kingdom_id, status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra)
 SELECT %(hero_id)s, * FROM unnest(%(kingdom_id)b::int[], %(status)b::int[], %(income)b::int[],
                                   %(challenge_tier)b::int[], %(invasions)b::int[], %(power_rank)b::int[],
-                                  starforge.jsonb_elements(%(tasks)s::jsonb), starforge.jsonb_elements(%(explore)s::jsonb), starforge.jsonb_elements(%(trials_team)s::jsonb),
+                                  starforge.jsonb_elements(%(tasks)s::jsonb),
+                                  starforge.jsonb_elements(%(explore)s::jsonb),
+                                  starforge.jsonb_elements(%(trials_team)s::jsonb),
                                   starforge.jsonb_elements(%(extra)s::jsonb))
 ON CONFLICT (hero_id, kingdom_id) DO UPDATE SET
     (status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra, updated_at)
@@ -289,7 +292,8 @@ _REPLACE_TEAMS = """
 WITH incoming AS (
     SELECT md5(%(hero_id)s::text || ':team:' || n)::uuid AS id, name, banner, team_level, class, override_data
     FROM unnest(%(name)b::text[], %(banner)b::int[], %(team_level)b::int[], %(class)b::text[],
-                starforge.jsonb_elements(%(override_data)s::jsonb)) WITH ORDINALITY AS t (name, banner, team_level, class, override_data, n)
+                starforge.jsonb_elements(%(override_data)s::jsonb))
+         WITH ORDINALITY AS t (name, banner, team_level, class, override_data, n)
 ), upserted AS (
     INSERT INTO starforge.teams AS tm (id, hero_id, name, banner, team_level, class, override_data)
     SELECT id, %(hero_id)s, name, banner, team_level, class, override_data FROM incoming
@@ -319,8 +323,10 @@ WHERE tt.team_id = t.id AND t.hero_id = %(hero_id)s AND tt.id NOT IN (SELECT id 
 
 _UPSERT_PVP_REGIONS = """
 INSERT INTO starforge.hero_pvp_regions AS r (hero_id, region_id, team, stats, most_used_troop, extras)
-SELECT %(hero_id)s, * FROM unnest(%(region_id)b::int[], starforge.jsonb_elements(%(team)s::jsonb), starforge.jsonb_elements(%(stats)s::jsonb),
-                                  starforge.jsonb_elements(%(most_used_troop)s::jsonb), starforge.jsonb_elements(%(extras)s::jsonb))
+SELECT %(hero_id)s, * FROM unnest(%(region_id)b::int[], starforge.jsonb_elements(%(team)s::jsonb),
+                                  starforge.jsonb_elements(%(stats)s::jsonb),
+                                  starforge.jsonb_elements(%(most_used_troop)s::jsonb),
+                                  starforge.jsonb_elements(%(extras)s::jsonb))
 ON CONFLICT (hero_id, region_id) DO UPDATE SET
     (team, stats, most_used_troop, extras, updated_at)
   = (EXCLUDED.team, EXCLUDED.stats, EXCLUDED.most_used_troop, EXCLUDED.extras, now())

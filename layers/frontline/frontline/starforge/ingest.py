@@ -27,15 +27,15 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Answer:
     """An HTTP answer: a status and a JSON body. Error bodies are ``{"error": {"code", "message", ...}}``."""
 
     status: int
     body: dict[str, Any]
 
 
-def error(status: int, code: str, message: str, **fields: Any) -> Outcome:
-    return Outcome(status, {"error": {"code": code, "message": message, **fields}})
+def error(status: int, code: str, message: str, **fields: Any) -> Answer:
+    return Answer(status, {"error": {"code": code, "message": message, **fields}})
 
 
 def describe(exc: ValidationError) -> str:
@@ -96,7 +96,7 @@ SELECT id, false FROM recent
 _FORGET_SNAPSHOT = "DELETE FROM starforge.hero_snapshots WHERE id = %s"
 
 
-def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") -> Outcome:
+def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") -> Answer:
     cfg = settings()
     if len(body) > cfg.max_payload_bytes:
         return error(413, "payload_too_large", f"the body exceeds {cfg.max_payload_bytes} bytes")
@@ -123,18 +123,18 @@ def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") 
                 if seen_hash != request_hash:
                     return error(422, "idempotency_key_reused",
                                  "this Idempotency-Key was used with a different body")
-                return Outcome(status, response)
+                return Answer(status, response)
         conn.execute(_LOCK_CONTENT, (content_hash,))
         snapshot_id, created = conn.execute(_INSERT_UNLESS_RECENT, {
             "content_hash": content_hash, "window": cfg.dedupe_window_seconds, "namecode": namecode,
             "source": request.source.value, "raw": raw, "size_bytes": len(raw_bytes),
         }).fetchone()
-        outcome = (Outcome(202, {"snapshot_id": str(snapshot_id), "status": "queued"}) if created else
+        answer = (Answer(202, {"snapshot_id": str(snapshot_id), "status": "queued"}) if created else
                    error(409, "duplicate_snapshot",
                          f"identical content was received in the last {cfg.dedupe_window_seconds} s",
                          snapshot_id=str(snapshot_id)))
         if idempotency_key is not None:
-            conn.execute(_REMEMBER_ANSWER, (outcome.status, json.dumps(outcome.body), snapshot_id, scope,
+            conn.execute(_REMEMBER_ANSWER, (answer.status, json.dumps(answer.body), snapshot_id, scope,
                                             idempotency_key))
     if created:
         try:
@@ -144,4 +144,4 @@ def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") 
             log.exception("snapshot %s not queued; removed", snapshot_id)
             db.connection().execute(_FORGET_SNAPSHOT, (snapshot_id,))
             return error(503, "queue_unavailable", "the snapshot could not be queued; retry later")
-    return outcome
+    return answer

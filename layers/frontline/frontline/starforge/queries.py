@@ -11,7 +11,7 @@ import psycopg
 DEFAULT_ETA_SECONDS = 5
 
 # The summary if there is one; else, if a snapshot of that namecode still waits for the ETL, an
-# estimate of when it will be ready: the median time from arrival to processed over the last 100
+# estimate of when it will be ready: the median time from arrival to processed of the 100 newest
 # processed snapshots, less the pending snapshot's age, at least one second.
 PROFILE_SUMMARY = """
 SELECT
@@ -24,9 +24,10 @@ SELECT
      FROM starforge.user_profile_summary s WHERE s.namecode = %(namecode)s
      ORDER BY s.cached_at DESC LIMIT 1) AS summary,
     (SELECT greatest(1, ceil(COALESCE(
-                (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM done.processed_at - done.created_at))
+                (SELECT percentile_cont(0.5)
+                            WITHIN GROUP (ORDER BY extract(epoch FROM done.processed_at - done.created_at))
                  FROM (SELECT processed_at, created_at FROM starforge.hero_snapshots
-                       WHERE processed_at IS NOT NULL ORDER BY processed_at DESC LIMIT 100) done),
+                       WHERE processed_at IS NOT NULL ORDER BY created_at DESC LIMIT 100) done),
                 %(default_eta)s) - extract(epoch FROM now() - p.created_at)))::int
      FROM starforge.hero_snapshots p
      WHERE p.namecode = %(namecode)s AND p.processed_at IS NULL
