@@ -33,6 +33,11 @@ def pg_server() -> EmbeddedPostgres:
     # Not under pytest's tmp_path: pytest prunes old basetemp folders, and a concurrent session's
     # pruning would delete this server's data directory under it.
     server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="frontline-test-pg-")) / "data", delete=True)
+    # A throwaway server: durability buys nothing, and without fsync a per-test database is 3x quicker.
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            conn.execute(f"ALTER SYSTEM SET {setting}")
+        conn.execute("SELECT pg_reload_conf()")
     yield server
     server.stop()
 
