@@ -126,6 +126,12 @@ def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(starf
     assert call("POST", "/api/v1/snapshots", snapshot_body(1), {"Idempotency-Key": "k-2"})[0] == 409
 
 
+def test_an_overlong_idempotency_key_is_400(starforge, conn):
+    status, body, _ = call("POST", "/api/v1/snapshots", snapshot_body(), {"Idempotency-Key": "k" * 256})
+    assert status == 400 and body["error"]["code"] == "invalid_idempotency_key"
+    assert snapshot_count(conn) == 0
+
+
 def test_a_body_over_the_limit_is_413_and_stores_nothing(starforge, conn, monkeypatch):
     monkeypatch.setenv("STARFORGE_MAX_PAYLOAD_BYTES", "1000")
     starforge_settings.cache_clear()

@@ -31,9 +31,9 @@ def _answer(router: Router, answer: ingest.Answer):
 
 
 def _caller(router: Router) -> str | None:
-    """Who the access middleware let in (``app.context["principal"]``), as text; None when public."""
+    """The user id of whoever the access middleware let in (``app.context["principal"]``)."""
     principal = router.context.get("principal")
-    return None if principal is None else str(getattr(principal, "user_id", principal))
+    return principal.user_id if principal else None
 
 
 @ingest_router.post("/api/v1/snapshots", middlewares=[access.require_api_key(rate_limit_per_minute=30)])

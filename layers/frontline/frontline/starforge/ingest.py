@@ -24,6 +24,7 @@ from frontline.starforge.models import SnapshotJob, SnapshotRequest, profile_dat
 from frontline.starforge.settings import settings
 
 log = logging.getLogger(__name__)
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ _FORGET_SNAPSHOT = "DELETE FROM starforge.hero_snapshots WHERE id = %s"
 
 def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") -> Answer:
     cfg = settings()
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        return error(400, "invalid_idempotency_key",
+                     f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
     if len(body) > cfg.max_payload_bytes:
         return error(413, "payload_too_large", f"the body exceeds {cfg.max_payload_bytes} bytes")
     try:
