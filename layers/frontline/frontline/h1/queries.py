@@ -12,7 +12,7 @@ from frontline.web import VersionedQuery
 
 HEARTBEAT_WORKER = "h1_poller"
 RECENT_EVENTS = 10
-MAX_POINTS_PER_SERIES = 1000  # the default resolution keeps a series at or below this many points
+MAX_POINTS_PER_SERIES = 500  # the default resolution keeps a series at or below this many points
 
 
 def _unix(timestamp: str) -> str:
@@ -168,7 +168,8 @@ _CAMPAIGN_EVENTS = json_array(f"""(SELECT json_agg(json_build_object({EVENT}, 'p
     WHERE e.season = version.season AND e.start_time <= version.range_to AND e.end_time >= version.range_from)""")
 
 # The range defaults to the season's stored buckets; the resolution to the smallest multiple of the bucket
-# size that keeps a series within MAX_POINTS_PER_SERIES.
+# size that keeps a series within MAX_POINTS_PER_SERIES. Windows are aligned to multiples of the resolution
+# (the same windows for any range), so a range touches up to span / resolution + 1 of them.
 CAMPAIGN = VersionedQuery(
     version_sql="""
     SELECT s.season, range.range_from, range.range_to, resolution.resolution,
@@ -180,7 +181,7 @@ CAMPAIGN = VersionedQuery(
                AS range_to) range
     CROSS JOIN LATERAL (
         SELECT coalesce(%(resolution)s::int, %(bucket_size)s::int * greatest(1, ceil(
-                   (range.range_to - range.range_from + 1)::numeric / (%(bucket_size)s::int * %(max_points)s::int)))::int)
+                   (range.range_to - range.range_from + 1)::numeric / (%(bucket_size)s::int * (%(max_points)s::int - 1))))::int)
                AS resolution) resolution
     WHERE s.season = %(season)s::int""",
     body_sql=f"""
