@@ -44,7 +44,7 @@ def key(filled, monkeypatch) -> dict[str, str]:
     account_settings.cache_clear()
 
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _headers(key: dict[str, str], etag: str | None) -> dict[str, str]:
