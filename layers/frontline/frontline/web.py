@@ -1,4 +1,5 @@
-"""Shared HTTP API plumbing: the resolver every read handler uses, and the one error shape.
+"""Shared HTTP API plumbing: the resolver every read handler uses, the one error shape, and
+conditional reads (one statement yields the body and its ETag; If-None-Match gets 304).
 
 Errors are ``{"error": {"code", "message"}}`` with a 4xx status; a request id is added when API
 Gateway gave one. JSON integers stay exact (Python's json never turns a BIGINT into a float).
