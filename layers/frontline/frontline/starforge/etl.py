@@ -435,7 +435,14 @@ def _placeholders(conn: psycopg.Connection, table: str, label: str, ids: Iterabl
 
 def write_profile(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_created_at: datetime,
                   profile: ProfileData) -> UUID:
-    """Every table the profile feeds, in the caller's transaction. Returns the hero id."""
+    """Every table the profile feeds, in the caller's transaction, pipelined: one round trip up to the
+    hero id, one for the rest. Returns the hero id."""
+    with conn.pipeline():
+        return _write_pipelined(conn, snapshot_id, snapshot_created_at, profile)
+
+
+def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_created_at: datetime,
+                     profile: ProfileData) -> UUID:
     namecode = profile.name_code
     if profile.guild_id:
         conn.execute(_UPSERT_GUILD, {"external_id": profile.guild_id, "name": profile.guild_name or profile.guild_id})
@@ -456,79 +463,78 @@ def write_profile(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_cr
     }).fetchone()[0]
     hero = {"hero_id": hero_id}
 
-    with conn.pipeline():
-        if profile.troops is not None:
-            conn.execute(_UPSERT_TROOPS, hero | _columns(
-                ((tid, t.amount, t.level, t.current_rarity, t.fusion_cards, t.orb_fusion_cards, t.traits_owned,
-                  t.invasions, t.shiny_level_progress, t.orbs_used, t.extras)
-                 for tid, t in profile.troops.items()),
-                ("troop_id", "amount", "level", "current_rarity", "fusion_cards", "orb_fusion_cards", "traits_owned",
-                 "invasions", "shiny_level_progress", "orbs_used", "extra"), ("orbs_used", "extra")))
-        team_troop_ids = [troop for team in profile.teams or () for troop in team.troops]
-        if profile.troops is not None or team_troop_ids:
-            _placeholders(conn, "troop_catalog", "Unknown troop", [*(profile.troops or ()), *team_troop_ids])
+    if profile.troops is not None:
+        conn.execute(_UPSERT_TROOPS, hero | _columns(
+            ((tid, t.amount, t.level, t.current_rarity, t.fusion_cards, t.orb_fusion_cards, t.traits_owned,
+              t.invasions, t.shiny_level_progress, t.orbs_used, t.extras)
+             for tid, t in profile.troops.items()),
+            ("troop_id", "amount", "level", "current_rarity", "fusion_cards", "orb_fusion_cards", "traits_owned",
+             "invasions", "shiny_level_progress", "orbs_used", "extra"), ("orbs_used", "extra")))
+    team_troop_ids = [troop for team in profile.teams or () for troop in team.troops]
+    if profile.troops is not None or team_troop_ids:
+        _placeholders(conn, "troop_catalog", "Unknown troop", [*(profile.troops or ()), *team_troop_ids])
 
-        if profile.pets is not None:
-            conn.execute(_UPSERT_PETS, hero | _columns(
-                ((pid, p.amount, p.level, p.xp, p.orb_fusion_cards, p.orbs_used, p.ascension_level, p.extras)
-                 for pid, p in profile.pets.items()),
-                ("pet_id", "amount", "level", "xp", "orb_fusion_cards", "orbs_used", "ascension_level", "extra"),
-                ("orbs_used", "extra")))
-        pet_ids = [*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else [])]
-        if pet_ids:
-            _placeholders(conn, "pet_catalog", "Unknown pet", pet_ids)
+    if profile.pets is not None:
+        conn.execute(_UPSERT_PETS, hero | _columns(
+            ((pid, p.amount, p.level, p.xp, p.orb_fusion_cards, p.orbs_used, p.ascension_level, p.extras)
+             for pid, p in profile.pets.items()),
+            ("pet_id", "amount", "level", "xp", "orb_fusion_cards", "orbs_used", "ascension_level", "extra"),
+            ("orbs_used", "extra")))
+    pet_ids = [*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else [])]
+    if pet_ids:
+        _placeholders(conn, "pet_catalog", "Unknown pet", pet_ids)
 
-        if profile.artifacts is not None:
-            conn.execute(_UPSERT_ARTIFACTS, hero | _columns(
-                ((aid, a.level, a.xp, a.extras) for aid, a in profile.artifacts.items()),
-                ("artifact_id", "level", "xp", "extra"), ("extra",)))
-            _placeholders(conn, "artifact_catalog", "Unknown artifact", profile.artifacts)
+    if profile.artifacts is not None:
+        conn.execute(_UPSERT_ARTIFACTS, hero | _columns(
+            ((aid, a.level, a.xp, a.extras) for aid, a in profile.artifacts.items()),
+            ("artifact_id", "level", "xp", "extra"), ("extra",)))
+        _placeholders(conn, "artifact_catalog", "Unknown artifact", profile.artifacts)
 
-        if profile.kingdom_levels is not None or profile.progress is not None:
-            levels, progress = profile.kingdom_levels or {}, profile.progress or {}
-            kingdom_ids = sorted(levels.keys() | progress.keys())
-            conn.execute(_UPSERT_KINGDOM_PROGRESS, hero | _columns(
-                ((kid, p.status, p.income, p.challenge_tier, p.invasions, p.power_rank, p.tasks, p.explore,
-                  p.trials_team, p.extras | ({"KingdomLevel": levels[kid]} if kid in levels else {}))
-                 for kid in kingdom_ids for p in [progress.get(kid) or KingdomProgress()]),
-                ("kingdom_id", "status", "income", "challenge_tier", "invasions", "power_rank", "tasks", "explore",
-                 "trials_team", "extra"), ("tasks", "explore", "trials_team", "extra")))
-            _placeholders(conn, "kingdom_catalog", "Unknown kingdom", kingdom_ids)
+    if profile.kingdom_levels is not None or profile.progress is not None:
+        levels, progress = profile.kingdom_levels or {}, profile.progress or {}
+        kingdom_ids = sorted(levels.keys() | progress.keys())
+        conn.execute(_UPSERT_KINGDOM_PROGRESS, hero | _columns(
+            ((kid, p.status, p.income, p.challenge_tier, p.invasions, p.power_rank, p.tasks, p.explore,
+              p.trials_team, p.extras | ({"KingdomLevel": levels[kid]} if kid in levels else {}))
+             for kid in kingdom_ids for p in [progress.get(kid) or KingdomProgress()]),
+            ("kingdom_id", "status", "income", "challenge_tier", "invasions", "power_rank", "tasks", "explore",
+             "trials_team", "extra"), ("tasks", "explore", "trials_team", "extra")))
+        _placeholders(conn, "kingdom_catalog", "Unknown kingdom", kingdom_ids)
 
-        if profile.teams is not None:
-            conn.execute(_REPLACE_TEAMS, hero | _columns(
-                ((t.name, t.banner, t.team_level, t.class_name, t.override_data | t.extras) for t in profile.teams),
-                ("name", "banner", "team_level", "class", "override_data"), ("override_data",)))
-            conn.execute(_REPLACE_TEAM_TROOPS, hero | _columns(
-                ((n, position, troop) for n, t in enumerate(profile.teams, 1)
-                 for position, troop in enumerate(t.troops)),
-                ("team_n", "position", "troop_id")))
+    if profile.teams is not None:
+        conn.execute(_REPLACE_TEAMS, hero | _columns(
+            ((t.name, t.banner, t.team_level, t.class_name, t.override_data | t.extras) for t in profile.teams),
+            ("name", "banner", "team_level", "class", "override_data"), ("override_data",)))
+        conn.execute(_REPLACE_TEAM_TROOPS, hero | _columns(
+            ((n, position, troop) for n, t in enumerate(profile.teams, 1)
+             for position, troop in enumerate(t.troops)),
+            ("team_n", "position", "troop_id")))
 
-        if profile.pvp_regions is not None:
-            conn.execute(_UPSERT_PVP_REGIONS, hero | _columns(
-                ((rid, r.team, r.stats, r.most_used_troop, r.extras) for rid, r in profile.pvp_regions.items()),
-                ("region_id", "team", "stats", "most_used_troop", "extras"),
-                ("team", "stats", "most_used_troop", "extras")))
+    if profile.pvp_regions is not None:
+        conn.execute(_UPSERT_PVP_REGIONS, hero | _columns(
+            ((rid, r.team, r.stats, r.most_used_troop, r.extras) for rid, r in profile.pvp_regions.items()),
+            ("region_id", "team", "stats", "most_used_troop", "extras"),
+            ("team", "stats", "most_used_troop", "extras")))
 
-        if profile.pvp_stats is not None:
-            stats = profile.pvp_stats
-            conn.execute(_UPSERT_PVP_STATS, hero | {
-                "invades_won": stats.invades_won, "invades_lost": stats.invades_lost,
-                "defends_won": stats.defends_won, "defends_lost": stats.defends_lost,
-                "most_invaded_kingdom": _json_or_none(stats.most_invaded_kingdom),
-                "most_used_troop": _json_or_none(stats.most_used_troop),
-                "raw": _json(stats.model_dump(by_alias=True)),
-            })
-
-        if profile.class_data is not None:
-            conn.execute(_UPSERT_CLASS_DATA, hero | _columns(
-                ((name, data) for name, data in profile.class_data.items()), ("class_name", "data"), ("data",)))
-
-        conn.execute(_UPSERT_SUMMARY, hero | {
-            "pvp_tier": profile.pvp_tier, "snapshot_id": str(snapshot_id),
-            "last_seen": _timestamp(profile.server_time) or snapshot_created_at,
+    if profile.pvp_stats is not None:
+        stats = profile.pvp_stats
+        conn.execute(_UPSERT_PVP_STATS, hero | {
+            "invades_won": stats.invades_won, "invades_lost": stats.invades_lost,
+            "defends_won": stats.defends_won, "defends_lost": stats.defends_lost,
+            "most_invaded_kingdom": _json_or_none(stats.most_invaded_kingdom),
+            "most_used_troop": _json_or_none(stats.most_used_troop),
+            "raw": _json(stats.model_dump(by_alias=True)),
         })
-        conn.execute(_FINISH, {"snapshot_id": snapshot_id, "namecode": namecode, "server_time": profile.server_time})
+
+    if profile.class_data is not None:
+        conn.execute(_UPSERT_CLASS_DATA, hero | _columns(
+            ((name, data) for name, data in profile.class_data.items()), ("class_name", "data"), ("data",)))
+
+    conn.execute(_UPSERT_SUMMARY, hero | {
+        "pvp_tier": profile.pvp_tier, "snapshot_id": str(snapshot_id),
+        "last_seen": _timestamp(profile.server_time) or snapshot_created_at,
+    })
+    conn.execute(_FINISH, {"snapshot_id": snapshot_id, "namecode": namecode, "server_time": profile.server_time})
     return hero_id
 
 
