@@ -161,3 +161,16 @@ def test_unknown_season_writes_nothing(conn):
     assert empty.is_empty and empty.points_max is None
     assert ingest.ingest_snapshots(conn, 999, empty, BUCKET) == 0
     assert conn.execute("SELECT count(*) FROM h1_season").fetchone()[0] == 0
+
+
+def test_two_snapshots_in_one_bucket_are_both_kept(conn):
+    world, generator = _world()
+    payload = world.snapshots(2, generator.season(2).end + DAY)
+    first = payload["snapshots"][1]
+    payload["snapshots"].insert(2, {**first, "time": first["time"] + 300})  # 5 minutes later, same bucket
+    payload["snapshots"].append(payload["snapshots"][-1])  # and one repeated verbatim
+    assert ingest.bucket_start(first["time"], BUCKET) == ingest.bucket_start(first["time"] + 300, BUCKET)
+    ingest.ingest_snapshots(conn, 2, SeasonSnapshots.model_validate(payload), BUCKET)
+    times = [r[0] for r in conn.execute(
+        "SELECT DISTINCT time FROM h1_status WHERE season = 2 AND source = 'snapshot' ORDER BY time")]
+    assert times == sorted({s["time"] for s in payload["snapshots"]})

@@ -59,8 +59,8 @@ SEED_000_COLUMNS = {
 
 # The seed's "uniqueness constraints and indexes" table, plus primary keys.
 SEED_000_UNIQUE = {
-    # h1_status: the seed says (season, enemy, bucket); migration 0010 adds `source` (docs/database.md).
-    ("h1_season", ("season",)), ("h1_event", ("type", "event_id")), ("h1_status", ("season", "enemy", "bucket", "source")),
+    # h1_status: (season, enemy, bucket) holds for live-poll rows; snapshot rows are keyed by time (0012).
+    ("h1_season", ("season",)), ("h1_event", ("type", "event_id")), ("h1_status", ("season", "enemy", "bucket")),
     ("h1_statistic", ("season", "enemy", "bucket")), ("h1_event_progress", ("type", "event_id", "bucket")),
     ("User", ("username",)), ("User", ("email",)), ("Session", ("token",)),
     ("Verification", ("identifier", "value")), ("Settings", ("userId",)), ("ApiKey", ("hash",)),

@@ -86,16 +86,20 @@ WITH incoming AS (
 SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM progress), (SELECT count(*) FROM transitions)
 """
 
-UPSERT_STATUS = """
+# h1_status rows: live-poll rows are one per (season, enemy, bucket) and move to the latest poll of
+# their window; official snapshot rows are one per (season, enemy, time) (migration 0012).
+_STATUS_UPSERT = """
 INSERT INTO h1_status AS s (season, enemy, bucket, time, points, points_taken, status, source)
 SELECT * FROM unnest(%(season)b::int[], %(enemy)b::int[], %(bucket)b::int[], %(time)b::int[], %(points)b::int[],
                      %(points_taken)b::int[], %(status)b::text[], %(source)b::text[])
-ON CONFLICT (season, enemy, bucket, source) DO UPDATE SET
+ON CONFLICT {conflict} DO UPDATE SET
     time = EXCLUDED.time, points = EXCLUDED.points, points_taken = EXCLUDED.points_taken, status = EXCLUDED.status
 WHERE EXCLUDED.time >= s.time
   AND (s.time, s.points, s.points_taken, s.status)
       IS DISTINCT FROM (EXCLUDED.time, EXCLUDED.points, EXCLUDED.points_taken, EXCLUDED.status)
 """
+UPSERT_POLL_STATUS = _STATUS_UPSERT.format(conflict="(season, enemy, bucket) WHERE source = 'poll'")
+UPSERT_SNAPSHOT_STATUS = _STATUS_UPSERT.format(conflict="(season, enemy, time) WHERE source = 'snapshot'")
 
 STATISTIC_COLUMNS = (
     "players", "total_unique_players", "missions", "successful_missions", "total_mission_difficulty",
@@ -118,7 +122,7 @@ WITH previous AS (
     WHERE n.status = 'defeated' AND p.status <> 'defeated'
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING 1
-), status AS ({UPSERT_STATUS} RETURNING 1),
+), status AS ({UPSERT_POLL_STATUS} RETURNING 1),
 statistic AS (
     INSERT INTO h1_statistic AS st (season, enemy, bucket, time, {", ".join(_ALL_STATISTIC_COLUMNS)})
     SELECT %(stat_season)s, enemy, %(stat_bucket)s, %(stat_time)s, {", ".join(_ALL_STATISTIC_COLUMNS)}
@@ -280,12 +284,14 @@ def ingest_seasons(conn: psycopg.Connection, seasons: list[tuple[int, SeasonSnap
     season_rows = [{"season": season, "introduction_order": p.introduction_order, "points_max": p.points_max,
                     "time": p.time} for season, p in known]
     events = [_event_row(e, from_poll=False) for _, p in known for e in (*p.defend_events, *p.attack_events)]
-    status_rows = [
-        (season, enemy, bucket_start(snap.time, bucket_size), snap.time, f.points, f.points_taken, f.status, "snapshot")
+    # keyed by (season, time, enemy): a snapshot repeated in a response is stored once
+    status_rows = list({
+        (season, snap.time, enemy): (season, enemy, bucket_start(snap.time, bucket_size), snap.time, f.points,
+                                     f.points_taken, f.status, "snapshot")
         for season, p in known
         for snap in p.snapshots
         for enemy, f in enumerate(snap.data)
-    ]
+    }.values())
     with conn.transaction():
         cur = conn.cursor()
         cur.execute(UPSERT_SNAPSHOT_SEASONS, {"seasons": Jsonb(season_rows)})
@@ -294,7 +300,7 @@ def ingest_seasons(conn: psycopg.Connection, seasons: list[tuple[int, SeasonSnap
         cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": 0, "time": 0,
                                     "progress_season": None, "notify": False})
         written += sum(cur.fetchone())
-        cur.execute(UPSERT_STATUS, _columns(status_rows, ("season", "enemy", "bucket", "time", "points",
+        cur.execute(UPSERT_SNAPSHOT_STATUS, _columns(status_rows, ("season", "enemy", "bucket", "time", "points",
                                                           "points_taken", "status", "source")))
         written += cur.rowcount
     return written
