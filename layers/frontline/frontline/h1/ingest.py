@@ -10,7 +10,9 @@ ingesting the same response twice writes nothing.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -141,8 +143,9 @@ SELECT (SELECT count(*) FROM status), (SELECT count(*) FROM statistic), (SELECT 
 """
 
 # The season confirmed, App.active_season kept current, and when the campaign moved to a new season:
-# the finished one marked for its final backfill, and season_ended/season_started transitions.
-# Returns the previous active season, the seasons whose final backfill is due now, and the transitions.
+# the finished one marked for its final backfill, and season_ended/season_started transitions; for the
+# poller, its heartbeat too. Returns the previous active season, the seasons whose final backfill is due
+# now, the transitions recorded here, and whether the outbox holds rows to relay.
 CONFIRM_POLL = """
 WITH previous AS (
     SELECT active_season FROM "App"
@@ -167,10 +170,18 @@ WITH previous AS (
     WHERE (SELECT active_season FROM previous) BETWEEN 1 AND %(season)s - 1
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING 1
+), beat AS (
+    INSERT INTO worker_heartbeat AS h (worker_type, last_beat, poll_duration_ms, last_error, started_at, updated_at)
+    SELECT %(worker)s::text, now(), %(duration_ms)s, NULL, %(started_at)s, now() WHERE %(worker)s::text IS NOT NULL
+    ON CONFLICT (worker_type) DO UPDATE SET
+        last_beat = now(), poll_duration_ms = EXCLUDED.poll_duration_ms, last_error = NULL,
+        started_at = EXCLUDED.started_at, updated_at = now()
+    RETURNING 1
 )
 SELECT (SELECT active_season FROM previous),
        ARRAY(SELECT season FROM h1_season WHERE final_backfill_after <= %(time)s ORDER BY season),
-       (SELECT count(*) FROM season_transitions)
+       (SELECT count(*) FROM season_transitions),
+       EXISTS (SELECT 1 FROM push_outbox WHERE relayed_at IS NULL) OR EXISTS (SELECT 1 FROM season_transitions)
 """
 
 # Seasons from get_snapshots, one row per season (arrays arrive as JSON: unnest cannot carry int[][]).
@@ -225,15 +236,27 @@ def _event_row(event: Event, *, from_poll: bool) -> tuple:
 
 
 @dataclass(frozen=True)
+class Heartbeat:
+    """The poller's heartbeat, written by the poll's confirming statement when the poll succeeds."""
+
+    worker_type: str
+    started_at: datetime  # when the worker process started
+    poll_started: float  # time.monotonic() at the start of the poll cycle
+
+
+@dataclass(frozen=True)
 class PollResult:
     season: int
     previous_season: int
     rows_written: int
     final_backfills_due: list[int]
     transitions: int
+    outbox_pending: bool
 
 
-def ingest_campaign_status(conn: psycopg.Connection, poll: CampaignStatus, bucket_size: int) -> PollResult:
+def ingest_campaign_status(
+    conn: psycopg.Connection, poll: CampaignStatus, bucket_size: int, heartbeat: Heartbeat | None = None
+) -> PollResult:
     """Store one poll in one transaction (the caller's, or a new one)."""
     season, bucket = poll.season, bucket_start(poll.time, bucket_size)
     events = [_event_row(e, from_poll=True) for e in poll.events]
@@ -261,10 +284,13 @@ def ingest_campaign_status(conn: psycopg.Connection, poll: CampaignStatus, bucke
             "season_duration": poll.statistics[0].season_duration,
             "defend_event_id": poll.defend_event.event_id,
             "attack_event_ids": [e.event_id for e in poll.attack_events],
+            "worker": heartbeat and heartbeat.worker_type,
+            "started_at": heartbeat and heartbeat.started_at,
+            "duration_ms": heartbeat and int((time.monotonic() - heartbeat.poll_started) * 1000),
         })
-        previous_season, due, season_transitions = cur.fetchone()
+        previous_season, due, season_transitions, outbox_pending = cur.fetchone()
     return PollResult(season, previous_season, event_rows + progress_rows + status_written + statistic_written, due,
-                      event_transitions + faction_transitions + season_transitions)
+                      event_transitions + faction_transitions + season_transitions, outbox_pending)
 
 
 def ingest_snapshots(conn: psycopg.Connection, season: int, payload: SeasonSnapshots, bucket_size: int) -> int:

@@ -1,4 +1,6 @@
-"""One poll cycle: single-flight lock, fetch, ingest, final backfills, heartbeat, metrics.
+"""One poll cycle: single-flight lock, fetch, ingest (with the heartbeat), final backfills, relay, metrics.
+
+On the usual path that is six statements: the lock, the four of the ingest, the unlock.
 
 The scheduled Lambda, ``frontline h1 poll`` and the tests all call :func:`run_poll_cycle`.
 """
@@ -10,28 +12,28 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import psycopg
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from frontline import db
 from frontline.config import settings
 from frontline.h1 import client, ingest
 from frontline.push.relay import relay_outbox
+from frontline.telemetry import new_metrics
 
 logger = Logger()
-metrics = Metrics()
+metrics = new_metrics()
 
 WORKER_TYPE = "h1_poller"
 POLL_LOCK_KEY = 7_246_601_101
 PROCESS_STARTED_AT = datetime.now(timezone.utc)
 
-# last_beat is the last *successful* poll: a worker that has never succeeded reads as the epoch.
-BEAT = """
+# A failed poll's heartbeat: last_beat stays the last *successful* poll (the epoch when there never was
+# one). A successful poll's heartbeat is written by the poll's own confirming statement.
+BEAT_FAILURE = """
 INSERT INTO worker_heartbeat AS h (worker_type, last_beat, poll_duration_ms, last_error, started_at, updated_at)
-VALUES (%(worker)s, CASE WHEN %(error)s::text IS NULL THEN now() ELSE to_timestamp(0) END, %(duration_ms)s, %(error)s,
-        %(started_at)s, now())
+VALUES (%(worker)s, to_timestamp(0), %(duration_ms)s, %(error)s, %(started_at)s, now())
 ON CONFLICT (worker_type) DO UPDATE SET
-    last_beat = CASE WHEN %(error)s::text IS NULL THEN now() ELSE h.last_beat END,
     poll_duration_ms = EXCLUDED.poll_duration_ms, last_error = EXCLUDED.last_error,
     started_at = EXCLUDED.started_at, updated_at = now()
 """
@@ -48,14 +50,14 @@ class PollOutcome:
     error: str | None = None
 
 
-def _beat(duration_ms: int, error: str | None) -> None:
+def _beat_failure(duration_ms: int, error: str) -> None:
     params = {"worker": WORKER_TYPE, "duration_ms": duration_ms, "error": error, "started_at": PROCESS_STARTED_AT}
     try:
-        db.connection().execute(BEAT, params)
+        db.connection().execute(BEAT_FAILURE, params)
     except psycopg.Error:
         # The failure may have been the connection itself: one retry on a fresh connection.
         db.reset()
-        db.connection().execute(BEAT, params)
+        db.connection().execute(BEAT_FAILURE, params)
 
 
 def backfill_season(conn: psycopg.Connection, season: int) -> int:
@@ -96,21 +98,21 @@ def run_poll_cycle() -> PollOutcome:
     started = time.monotonic()
     try:
         poll = client.get_campaign_status()
-        result = ingest.ingest_campaign_status(conn, poll, settings().bucket_size)
+        heartbeat = ingest.Heartbeat(WORKER_TYPE, PROCESS_STARTED_AT, started)
+        result = ingest.ingest_campaign_status(conn, poll, settings().bucket_size, heartbeat)
         backfilled = _final_backfills(conn, result.final_backfills_due)
-        relayed = _relay(conn)
+        relayed = _relay(conn) if result.outbox_pending else 0
     except (client.UpstreamFailure, psycopg.Error) as exc:
         duration_ms = int((time.monotonic() - started) * 1000)
         error = f"{getattr(exc, 'kind', 'database')}: {exc}"[:2000]
         logger.exception("poll failed", extra={"error_kind": getattr(exc, "kind", "database")})
         metrics.add_metric(name="PollFailures", unit=MetricUnit.Count, value=1)
-        _beat(duration_ms, error)
+        _beat_failure(duration_ms, error)
         return PollOutcome("failed", duration_ms=duration_ms, error=error)
     finally:
         if not conn.broken and not conn.closed:
             conn.execute("SELECT pg_advisory_unlock(%s)", (POLL_LOCK_KEY,))
     duration_ms = int((time.monotonic() - started) * 1000)
-    _beat(duration_ms, None)
     metrics.add_metric(name="PollDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
     metrics.add_metric(name="RowsWritten", unit=MetricUnit.Count, value=result.rows_written)
     logger.info("poll stored", extra={"season": result.season, "rows_written": result.rows_written,

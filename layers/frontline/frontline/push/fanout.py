@@ -14,16 +14,17 @@ import time
 from collections import Counter
 
 import psycopg
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from frontline import db
 from frontline.push import sender, subscriptions
 from frontline.push.notification import Transition, notification_for
 from frontline.push.settings import push_settings
+from frontline.telemetry import new_metrics
 
 log = Logger(child=True)
-metrics = Metrics()
+metrics = new_metrics()
 
 _TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 

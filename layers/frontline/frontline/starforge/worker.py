@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -22,9 +22,10 @@ from frontline.queues import LOCAL_PREFIX
 from frontline.starforge import etl
 from frontline.starforge.models import SnapshotJob
 from frontline.starforge.settings import settings
+from frontline.telemetry import new_metrics
 
 logger = Logger(child=True)
-metrics = Metrics()
+metrics = new_metrics()
 MAX_VISIBILITY_SECONDS = 900
 
 
