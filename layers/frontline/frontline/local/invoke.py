@@ -14,6 +14,10 @@ from frontline.local.template import Function
 
 _modules: dict[str, ModuleType] = {}
 _lock = threading.Lock()
+# Lambda runs one request per container. Powertools' resolvers keep the current event in a class
+# attribute shared by the whole process, so concurrent in-process invocations would read each other's
+# requests: the local runtime runs one invocation at a time, like a single container.
+_invocation = threading.RLock()
 
 
 @dataclass
@@ -52,4 +56,6 @@ def load_handler(function: Function) -> Callable[[dict, Any], Any]:
 
 
 def invoke(function: Function, event: dict) -> Any:
-    return load_handler(function)(event, LambdaContext(function.name, function.timeout))
+    handler = load_handler(function)
+    with _invocation:
+        return handler(event, LambdaContext(function.name, function.timeout))
