@@ -146,6 +146,9 @@ def test_a_body_over_the_limit_is_413_and_stores_nothing(starforge, conn, monkey
     ('{"source": "login"}', "invalid_request"),
     ('{"source": "scraped", "payload": {}}', "invalid_request"),
     ('{"source": "login", "payload": [1, 2]}', "invalid_request"),
+    (b'{"source": "login", "payload": {"NameCode": "\xff\xfe"}}', "invalid_json"),  # not UTF-8
+    ('{"source": "login", "namecode": "A\\u0000B", "payload": {"x": 1}}', "invalid_value"),  # NUL: unstorable
+    ('{"source": "login", "payload": {"NameCode": "A\\u0000B"}}', "invalid_value"),
 ])
 def test_bad_bodies_are_400_and_store_nothing(starforge, conn, body, code):
     status, answer, _ = call("POST", "/api/v1/snapshots", body)

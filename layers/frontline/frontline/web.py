@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from psycopg import DataError
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
@@ -72,6 +73,19 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, request_id(), exc.headers)
+
+    # powertools decodes every body as UTF-8 before validating it: a binary body raises there.
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_text(_exc: UnicodeDecodeError) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, "invalid_json", "the body is not UTF-8 text", request_id())
+
+    # Values PostgreSQL refuses to store (a NUL character in text or JSON, a number out of range) are
+    # the client's input, not our fault: 400, and the transaction that met them has rolled back.
+    @app.exception_handler(DataError)
+    def _unstorable(exc: DataError) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, "invalid_value",
+                              f"a value cannot be stored: {exc.diag.message_primary or type(exc).__name__}",
+                              request_id())
 
     @app.not_found
     def _not_found(_exc: Exception) -> Response:

@@ -39,8 +39,10 @@ def _caller(router: Router) -> str | None:
 @ingest_router.post("/api/v1/snapshots", middlewares=[access.require_api_key(rate_limit_per_minute=30)])
 def post_snapshot():
     event = ingest_router.current_event
-    body = event.decoded_body or ""
-    answer = ingest.ingest(body.encode() if isinstance(body, str) else body,
+    # The raw bytes, not decoded_body: that decodes as UTF-8 and would raise on a binary body, which
+    # must be a 400 invalid_json like any other unparseable body.
+    body = base64.b64decode(event.body or "") if event.is_base64_encoded else (event.body or "").encode()
+    answer = ingest.ingest(body,
                             idempotency_key=event.headers.get("idempotency-key"),
                             scope=_caller(ingest_router) or "")
     return _answer(ingest_router, answer)
