@@ -25,6 +25,7 @@ def test_pkce_s256_matches_rfc_7636_appendix_b():
 @pytest.mark.parametrize(("asked", "kept"), [
     ("/dashboard?tab=keys", "/dashboard?tab=keys"), (None, "/"), ("https://evil.example/", "/"),
     ("//evil.example/", "/"), ("/\\evil.example", "/"), ("dashboard", "/"),
+    ("/\t/evil.example", "/"), ("/\n/evil.example", "/"), ("/a\\b", "/"), ("/x\x7f", "/"),
 ])
 def test_return_to_stays_on_this_site(asked, kept):
     assert oauth.safe_return_to(asked) == kept

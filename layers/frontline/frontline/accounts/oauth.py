@@ -118,8 +118,11 @@ def _client(provider: str) -> OAuthClient:
 
 
 def safe_return_to(value: str | None) -> str:
-    """Only a path on this site: an open redirect would hand sessions to whoever crafts the link."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+    """Only a path on this site: an open redirect would hand sessions to whoever crafts the link.
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so ``/\t/evil.example``
+    would become ``//evil.example``: any control character or backslash is refused outright."""
+    if (value and value.startswith("/") and not value.startswith("//")
+            and "\\" not in value and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)):
         return value
     return "/"
 
