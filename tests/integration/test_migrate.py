@@ -114,3 +114,13 @@ def test_killed_runner_leaves_no_stale_lock(empty_database, tmp_path):
     holder.close()  # the "killed" run: its session ends, and the lock with it
     with psycopg.connect(empty_database, autocommit=True) as conn:
         assert migrate.migrate(conn, lock_wait_seconds=2)
+
+
+def test_a_no_transaction_file_gives_the_session_its_lock_timeout_back(empty_database, tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_index.sql").write_text("-- frontline: no-transaction\nCREATE TABLE t (id int);\n")
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '42s'")
+        migrate.migrate(conn, folder, lock_timeout="3s")
+        assert conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0] == "42s"

@@ -148,10 +148,16 @@ def _apply(conn: psycopg.Connection, migration: Migration, lock_timeout: str) ->
             conn.execute(migration.sql)
             conn.execute(record, params)
         return
+    # Outside a transaction the setting is the session's: give the caller's value back afterwards.
+    previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
     conn.execute("SELECT set_config('lock_timeout', %s, false)", (lock_timeout,))
-    for statement in _statements(migration.sql):
-        conn.execute(statement)
-    conn.execute(record, params)
+    try:
+        for statement in _statements(migration.sql):
+            conn.execute(statement)
+        conn.execute(record, params)
+    finally:
+        if not conn.broken:
+            conn.execute("SELECT set_config('lock_timeout', %s, false)", (previous,))
 
 
 def migrate(

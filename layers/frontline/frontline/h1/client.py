@@ -89,7 +89,10 @@ def _call(fields: dict[str, str], model: type[Model]) -> Model:
     except ValueError as exc:
         raise UpstreamMalformed(f"{fields['action']}: response is not JSON ({exc})") from exc
     if isinstance(body, dict) and body.get("error_code") not in (0, None):
-        error = UpstreamErrorBody.model_validate(body)
+        try:
+            error = UpstreamErrorBody.model_validate(body)
+        except ValidationError as exc:
+            raise UpstreamMalformed(f"{fields['action']}: error body breaks the schema: {exc.error_count()} errors") from exc
         raise UpstreamError(error.error_code, error.error_message)
     try:
         return model.model_validate(body)
