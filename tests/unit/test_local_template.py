@@ -11,6 +11,7 @@ Parameters:
   Stage: {Type: String, Default: dev}
 Conditions:
   OneMinute: !Equals [!Ref Rate, 1]
+  NotOneMinute: !Not [!Condition OneMinute]
 Globals:
   Function:
     Timeout: 9
@@ -52,6 +53,9 @@ def test_reads_routes_schedules_queues_and_environment(tmp_path):
     assert fn.timeout == 9 and fn.code_uri == tmp_path / "functions/fn"
     assert fn.environment == {"STAGE": "dev", "QUEUE_URL": "local://queue/WorkQueue", "NAME": "fn-dev"}
     assert template.read(path, {"Rate": "1"}).schedules[0].rate_seconds == 60
+    evaluate = template.Evaluator({"Rate": 5}, conditions=template.load(path)["Conditions"])
+    assert evaluate.condition("NotOneMinute") is True
+    assert evaluate({"Fn::If": ["NotOneMinute", "many", "one"]}) == "many"
 
 
 def test_the_project_template_declares_health():

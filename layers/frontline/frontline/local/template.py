@@ -73,6 +73,10 @@ class Evaluator:
         if key == "Fn::Equals":
             left, right = self(arg)
             return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self(arg[0])
+        if key == "Fn::Condition":
+            return self.condition(arg)
         if key == "Fn::Join":
             separator, items = arg
             return separator.join(str(i) for i in self(items))
