@@ -60,7 +60,7 @@ def import_times(runs: int) -> None:
 
 
 def fill(url: str, days: int) -> int:
-    generator = SeasonGenerator(seed=15)  # seed 15: no season has two snapshots in one bucket (see docs/h1-api.md)
+    generator = SeasonGenerator(seed=15)
     world = World(generator, SimulatedClock(0))
     now = generator.season(SEASONS + 1).start + 10 * DAY
     with psycopg.connect(url, autocommit=True) as conn:

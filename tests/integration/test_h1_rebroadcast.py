@@ -130,3 +130,14 @@ def test_rebroadcast_is_one_read_statement_after_the_key_check_and_answers_304(c
         assert not any("h1_" in sql for sql in statements[:-1])  # the rest is the API key check
         again = request("GET", url, headers={**key, "If-None-Match": first.headers["etag"]})
         assert again.status == 304 and again.headers["cache-control"] == "public, max-age=60"
+
+
+def test_a_season_with_two_snapshots_in_one_bucket_rebroadcasts_exactly(conn, key):
+    """Seed 2's season 2 ends minutes after its midnight snapshot: both are kept and sent back."""
+    generator = SeasonGenerator(2)
+    season = generator.season(2)
+    assert season.snapshot_times[-1] // BUCKET == season.snapshot_times[-2] // BUCKET
+    world = World(generator, SimulatedClock(season.end + 3600))
+    payload = world.snapshots(2, season.end + 3600)
+    ingest.ingest_snapshots(conn, 2, SeasonSnapshots.model_validate(payload), BUCKET)
+    assert_rebroadcasts_season(key, 2, payload)
