@@ -166,3 +166,10 @@ def test_a_failed_relay_keeps_the_transitions_and_the_poll_succeeds(conn, h1_sim
     outcome = poller.run_poll_cycle()
     assert outcome.status == "ok" and outcome.relayed == 0
     assert conn.execute("SELECT count(*) FROM push_outbox WHERE relayed_at IS NULL").fetchone()[0] == 1
+
+
+def test_an_error_body_that_breaks_the_schema_fails_the_poll_cleanly(conn, h1_simulator, monkeypatch):
+    monkeypatch.setattr(h1_simulator, "respond", lambda params: (200, b'{"error_code": "x", "error_message": 5}'))
+    outcome = poller.run_poll_cycle()
+    assert outcome.status == "failed" and outcome.error.startswith("malformed: get_campaign_status: error body")
+    assert _heartbeat(conn)[1].startswith("malformed")
