@@ -236,6 +236,14 @@ def test_seasons_index_lists_dates_outcomes_and_event_counts(filled):
     assert seasons[2].end_time == NOW
 
 
+def test_seasons_index_leaves_out_seasons_never_stored(filled):
+    """A lagging attack slot creates its season's row unconfirmed: it has nothing to list."""
+    with psycopg.connect(filled, autocommit=True) as conn:
+        conn.execute("INSERT INTO h1_season (season) VALUES (99)")
+    seasons = request("GET", "/api/h1/seasons").json()["seasons"]
+    assert [s["season"] for s in seasons] == [1, 2, 3]
+
+
 def test_one_season_has_its_summary_statistics_and_events(filled):
     answer = request("GET", "/api/h1/seasons/2")
     assert answer.status == 200, answer.text

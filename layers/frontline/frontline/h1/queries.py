@@ -194,11 +194,15 @@ CAMPAIGN = VersionedQuery(
 
 # --- GET /api/h1/seasons, GET /api/h1/seasons/{season} -----------------------------------------------
 
+# The archive lists stored seasons: a row that only exists because a lagging attack slot named its
+# season (never confirmed by a poll or a backfill, last_updated null) holds nothing to show.
 SEASONS = VersionedQuery(
     version_sql="""
-    SELECT row(max(last_updated), count(*), (SELECT active_season FROM "App"))::text AS v FROM h1_season""",
+    SELECT row(max(last_updated), count(*), (SELECT active_season FROM "App"))::text AS v
+    FROM h1_season WHERE last_updated IS NOT NULL""",
     body_sql=f"""
-    SELECT json_build_object('seasons', {json_array(f"(SELECT json_agg({SEASON_SUMMARY} ORDER BY s.season) FROM h1_season s)")})""",
+    SELECT json_build_object('seasons', {json_array(
+        f"(SELECT json_agg({SEASON_SUMMARY} ORDER BY s.season) FROM h1_season s WHERE s.last_updated IS NOT NULL)")})""",
 )
 
 SEASON = VersionedQuery(
