@@ -126,6 +126,15 @@ def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(starf
     assert call("POST", "/api/v1/snapshots", snapshot_body(1), {"Idempotency-Key": "k-2"})[0] == 409
 
 
+def test_an_idempotency_key_can_be_used_again_once_expired(starforge, conn):
+    headers = {"Idempotency-Key": "k-old"}
+    assert call("POST", "/api/v1/snapshots", snapshot_body(1), headers)[0] == 202
+    conn.execute("UPDATE starforge.ingest_idempotency_keys SET created_at = now() - interval '25 hours'")
+    status, body, _ = call("POST", "/api/v1/snapshots", snapshot_body(2), headers)
+    assert status == 202, body  # a new request under the old key, not 422
+    assert call("POST", "/api/v1/snapshots", snapshot_body(3), headers)[0] == 422  # and the key is live again
+
+
 def test_an_overlong_idempotency_key_is_400(starforge, conn):
     status, body, _ = call("POST", "/api/v1/snapshots", snapshot_body(), {"Idempotency-Key": "k" * 256})
     assert status == 400 and body["error"]["code"] == "invalid_idempotency_key"

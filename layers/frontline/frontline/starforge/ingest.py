@@ -57,9 +57,13 @@ def enqueue(snapshot_id: UUID | str) -> None:
         raise QueueUnavailable(f"could not queue the ETL job: {type(exc).__name__}") from exc
 
 
+# A key is claimed when new, or when its previous use has expired: it then starts afresh.
 _CLAIM_KEY = """
-INSERT INTO starforge.ingest_idempotency_keys (scope, key, request_hash) VALUES (%s, %s, %s)
-ON CONFLICT DO NOTHING RETURNING true
+INSERT INTO starforge.ingest_idempotency_keys AS k (scope, key, request_hash) VALUES (%s, %s, %s)
+ON CONFLICT (scope, key) DO UPDATE SET
+    request_hash = EXCLUDED.request_hash, status_code = NULL, response = NULL, snapshot_id = NULL, created_at = now()
+WHERE k.created_at < now() - make_interval(hours => %s)
+RETURNING true
 """
 _REMEMBERED_KEY = """
 SELECT request_hash, status_code, response FROM starforge.ingest_idempotency_keys WHERE scope = %s AND key = %s
@@ -122,7 +126,8 @@ def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") 
 
     with db.transaction() as conn:
         if idempotency_key is not None:
-            if not conn.execute(_CLAIM_KEY, (scope, idempotency_key, request_hash)).fetchone():
+            if not conn.execute(_CLAIM_KEY, (scope, idempotency_key, request_hash,
+                                             cfg.idempotency_key_ttl_hours)).fetchone():
                 seen_hash, status, response = conn.execute(_REMEMBERED_KEY, (scope, idempotency_key)).fetchone()
                 if seen_hash != request_hash:
                     return error(422, "idempotency_key_reused",
