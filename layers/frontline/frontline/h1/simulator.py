@@ -221,10 +221,10 @@ class World:
             "time": at,
             "error_code": 0,
             "campaign_status": [
-                {"season": season.season, **_ordered(season.faction(enemy, at)),
-                 "points_max": season.points_max[enemy], "status": season.faction(enemy, at)["status"],
+                {"season": season.season, "points": faction["points"], "points_taken": faction["points_taken"],
+                 "points_max": season.points_max[enemy], "status": faction["status"],
                  "introduction_order": season.introduction_order[enemy]}
-                for enemy in range(3)
+                for enemy, faction in enumerate(season.faction(e, at) for e in range(3))
             ],
             "defend_event": defends[-1].as_upstream(at, in_poll=True) if defends else None,
             "attack_events": [attacks[enemy].as_upstream(at, in_poll=True) for enemy in sorted(attacks)],
@@ -250,10 +250,6 @@ class World:
             "defend_events": [e.as_upstream(at, in_poll=False) for e in finished if e.kind == "defend"],
             "attack_events": [e.as_upstream(at, in_poll=False) for e in finished if e.kind == "attack"],
         }
-
-
-def _ordered(faction: dict) -> dict:
-    return {"points": faction["points"], "points_taken": faction["points_taken"]}
 
 
 class Replay:
