@@ -26,7 +26,7 @@ def test_connection_reopened_when_broken_by_the_server(database, conn):
     assert db.connection().execute("SELECT 1").fetchone() == (1,)
 
 
-def test_statements_are_never_prepared_server_side(database):
+def test_statements_are_not_prepared_server_side_by_default(database):
     assert db.connection().prepare_threshold is None
 
 
@@ -57,3 +57,15 @@ def test_missing_configuration_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("DB_SECRET_ARN", raising=False)
     with pytest.raises(db.DatabaseNotConfigured, match="POSTGRES_URL"):
         db.conninfo()
+
+
+@pytest.mark.parametrize("values", [[], [0], [1, -2, 2**31 - 1, -(2**31)], list(range(6000, 6700))])
+def test_int4_arrays_arrive_as_the_same_int4_array(database, values):
+    packed = db.int4_array(values)
+    assert isinstance(packed, db.Int4Array)
+    assert db.connection().execute("SELECT %b, pg_typeof(%b)::text", (packed, packed)).fetchone() == (values, "integer[]")
+
+
+@pytest.mark.parametrize("values", [[1, None], [1, 2**31], [1.5], ["7"]])
+def test_values_that_are_not_int4_are_left_to_psycopg(database, values):
+    assert db.int4_array(values) is values

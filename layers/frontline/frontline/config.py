@@ -19,6 +19,9 @@ class Settings(BaseModel):
     postgres_url: str | None = Field(None, alias="POSTGRES_URL")
     db_secret_arn: str | None = Field(None, alias="DB_SECRET_ARN")
     db_connect_timeout: int = Field(5, alias="DB_CONNECT_TIMEOUT", ge=1)
+    # Server-side prepared statements for a function that runs the same statements over and over (the
+    # StarForge ETL). Behind RDS Proxy they pin the client's session to one database connection.
+    db_prepared_statements: bool = Field(False, alias="DB_PREPARED_STATEMENTS")
     migrations_dir: Path = Field(_CHECKOUT_MIGRATIONS, alias="MIGRATIONS_DIR")
     bucket_size: int = Field(900, alias="BUCKET_SIZE", gt=0)
     poll_interval_minutes: int = Field(1, alias="POLL_INTERVAL_MINUTES", gt=0)
