@@ -12,6 +12,8 @@ import psycopg
 import pytest
 from moto import mock_aws
 
+from frontline import db
+from frontline.config import settings
 from frontline.local.events import sqs_record
 from frontline.starforge import catalog, etl, worker
 from frontline.starforge.generator import generate_profile, namecode_for
@@ -128,6 +130,41 @@ def test_unknown_catalog_ids_get_placeholders_that_the_catalog_seed_replaces(con
                         (seeded_troop.id,)).fetchone() == (seeded_troop.name, seeded_troop.model_extra)
     assert count(conn, "troop_catalog", "meta ? 'placeholder'") == 700 - count(
         conn, "hero_troops", f"troop_id IN ({','.join(str(t.id) for t in sample.troops)})")
+
+
+def test_an_unknown_id_gets_a_placeholder_beside_rows_the_catalog_already_has(conn):
+    catalog.seed(conn, catalog.load(catalog.SAMPLE_CATALOG))  # troops 6000-6059
+    profile = generate_profile(8, troops=20, envelope=False)
+    profile["Troops"]["6999"] = profile["Troops"].pop(next(iter(profile["Troops"])))
+    etl.process_snapshot(store(conn, profile))
+    assert conn.execute("SELECT name, meta FROM starforge.troop_catalog WHERE id = 6999").fetchone() == (
+        "Unknown troop 6999", {"placeholder": True})
+
+
+def test_the_etl_with_server_side_prepared_statements_stores_the_same(conn, monkeypatch):
+    """The ETL Lambda prepares its statements (DB_PREPARED_STATEMENTS): a statement runs prepared
+    from its sixth execution on, and what it writes is what the unprepared statements write."""
+    snapshot_ids = [store(conn, generate_profile(n, troops=30)) for n in range(20, 28)]
+    for snapshot_id in snapshot_ids:
+        etl.process_snapshot(snapshot_id)
+    unprepared = dump(conn)
+    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL")
+    conn.execute("TRUNCATE starforge.user_profile_summary, starforge.heroes CASCADE")
+    monkeypatch.setenv("DB_PREPARED_STATEMENTS", "true")
+    settings.cache_clear()
+    db.reset()
+    worker_conn = db.connection()
+    assert worker_conn.prepare_threshold == db.PREPARE_THRESHOLD
+    for snapshot_id in snapshot_ids:
+        assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
+    prepared = worker_conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
+    assert prepared >= 10  # claim, hero, every section, placeholders, summary, finish
+    ignored = {"id", "hero_id", "user_id", "team_id", "guild_id", "created_at", "updated_at", "cached_at", "extra"}
+    def comparable(tables):  # new heroes got new ids: compare everything else
+        return {t: sorted(json.dumps({k: v for k, v in row[0].items() if k not in ignored}, sort_keys=True)
+                          for row in rows) for t, rows in tables.items() if t not in ("teams", "team_troops")}
+    assert comparable(dump(conn)) == comparable(unprepared)
+    db.reset()
 
 
 def test_reprocessing_leaves_exactly_the_same_state(conn):

@@ -31,7 +31,7 @@ from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 
 from frontline import db
-from frontline.starforge.models import KingdomProgress, ProfileData, profile_data_of
+from frontline.starforge.models import KingdomProgress, ProfileData
 from frontline.starforge.settings import settings
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ def classify(exc: BaseException) -> ErrorType | None:
 
 # --- claim --------------------------------------------------------------------------------------
 
+# The claim hands over the ProfileData object as JSON text (the SQL twin of ``profile_data_of``), which
+# pydantic validates straight from the text: no Python dict of the whole payload is built first.
 _CLAIM = """
 WITH claimed AS (
     UPDATE starforge.hero_snapshots
@@ -78,9 +80,11 @@ WITH claimed AS (
       AND processed_at IS NULL
       AND NOT COALESCE((last_error ->> 'permanent')::boolean, false)
       AND (processing IS NOT TRUE OR processing_started_at < now() - make_interval(secs => %(ttl)s))
-    RETURNING raw, created_at
+    RETURNING CASE WHEN jsonb_typeof(raw -> 'result') = 'object' AND raw -> 'result' ? 'ProfileData'
+                   THEN raw #> '{result,ProfileData}' ELSE raw END::text AS profile_json,
+              created_at
 )
-SELECT claimed.raw, claimed.created_at, claimed.raw IS NOT NULL AS won
+SELECT claimed.profile_json, claimed.created_at, claimed.profile_json IS NOT NULL AS won
 FROM starforge.hero_snapshots s LEFT JOIN claimed ON true
 WHERE s.id = %(id)s
 """
@@ -88,7 +92,7 @@ WHERE s.id = %(id)s
 
 @dataclass(frozen=True)
 class Claim:
-    raw: Any
+    profile_json: str
     created_at: datetime
 
 
@@ -99,9 +103,9 @@ def claim(conn: psycopg.Connection, snapshot_id: UUID | str) -> Claim | Outcome:
     row = conn.execute(_CLAIM, {"id": snapshot_id, "ttl": settings().claim_ttl_seconds}).fetchone()
     if row is None:
         return Outcome.NOT_FOUND
-    raw, created_at, won = row
+    profile_json, created_at, won = row
     if won:
-        return Claim(raw, created_at)
+        return Claim(profile_json, created_at)
     state = conn.execute(
         "SELECT processed_at IS NOT NULL OR COALESCE((last_error ->> 'permanent')::boolean, false)"
         " FROM starforge.hero_snapshots WHERE id = %s", (snapshot_id,)).fetchone()
@@ -358,13 +362,27 @@ WHERE c.data IS DISTINCT FROM EXCLUDED.data
 """
 
 # An id the catalog does not know gets a placeholder row, for analysts to review and for the
-# catalog seed to complete later.
-_PLACEHOLDERS = """
+# catalog seed to complete later. One statement covers the four catalogs.
+_CATALOG_PLACEHOLDERS = (("troop_catalog", "Unknown troop"), ("pet_catalog", "Unknown pet"),
+                         ("artifact_catalog", "Unknown artifact"), ("kingdom_catalog", "Unknown kingdom"))
+_PLACEHOLDER_INSERT = """
 INSERT INTO starforge.{table} (id, name, meta)
-SELECT id, {label} || id, '{{"placeholder": true}}'::jsonb FROM unnest(%b::int[]) AS id
-WHERE NOT EXISTS (SELECT 1 FROM starforge.{table} c WHERE c.id = id)
+SELECT incoming.id, {label} || incoming.id, '{{"placeholder": true}}'::jsonb
+FROM unnest({ids}::int[]) AS incoming (id)
+WHERE NOT EXISTS (SELECT 1 FROM starforge.{table} c WHERE c.id = incoming.id)
 ON CONFLICT (id) DO NOTHING
 """
+
+
+def _placeholder_insert(table: str, label: str) -> sql.Composed:
+    return sql.SQL(_PLACEHOLDER_INSERT).format(table=sql.Identifier(table), label=sql.Literal(label + " "),
+                                               ids=sql.Placeholder(table, "b"))
+
+
+_PLACEHOLDERS = sql.SQL("WITH {ctes}\n{last}").format(
+    ctes=sql.SQL(",\n").join(sql.SQL("{} AS ({})").format(sql.Identifier(table), _placeholder_insert(table, label))
+                             for table, label in _CATALOG_PLACEHOLDERS[:-1]),
+    last=_placeholder_insert(*_CATALOG_PLACEHOLDERS[-1])).as_string()
 
 _UPSERT_SUMMARY = """
 INSERT INTO starforge.user_profile_summary AS ps (
@@ -421,16 +439,12 @@ def _columns(rows: Iterable[tuple], names: tuple[str, ...], documents: tuple[str
     column in ``documents`` one JSON array text, which ``starforge.jsonb_elements`` turns into a
     ``jsonb[]`` (one json.dumps per column instead of one per value)."""
     columns = list(zip(*rows)) or [()] * len(names)
-    return {name: _json(list(values)) if name in documents else list(values) for name, values in zip(names, columns)}
+    return {name: _json(list(values)) if name in documents else db.int4_array(list(values))
+            for name, values in zip(names, columns)}
 
 
 def _timestamp(epoch_ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc) if epoch_ms is not None else None
-
-
-def _placeholders(conn: psycopg.Connection, table: str, label: str, ids: Iterable[int]) -> None:
-    query = sql.SQL(_PLACEHOLDERS).format(table=sql.Identifier(table), label=sql.Literal(label + " "))
-    conn.execute(query, (sorted(set(ids)),))
 
 
 def write_profile(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_created_at: datetime,
@@ -470,9 +484,6 @@ def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot
              for tid, t in profile.troops.items()),
             ("troop_id", "amount", "level", "current_rarity", "fusion_cards", "orb_fusion_cards", "traits_owned",
              "invasions", "shiny_level_progress", "orbs_used", "extra"), ("orbs_used", "extra")))
-    team_troop_ids = [troop for team in profile.teams or () for troop in team.troops]
-    if profile.troops is not None or team_troop_ids:
-        _placeholders(conn, "troop_catalog", "Unknown troop", [*(profile.troops or ()), *team_troop_ids])
 
     if profile.pets is not None:
         conn.execute(_UPSERT_PETS, hero | _columns(
@@ -480,15 +491,11 @@ def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot
              for pid, p in profile.pets.items()),
             ("pet_id", "amount", "level", "xp", "orb_fusion_cards", "orbs_used", "ascension_level", "extra"),
             ("orbs_used", "extra")))
-    pet_ids = [*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else [])]
-    if pet_ids:
-        _placeholders(conn, "pet_catalog", "Unknown pet", pet_ids)
 
     if profile.artifacts is not None:
         conn.execute(_UPSERT_ARTIFACTS, hero | _columns(
             ((aid, a.level, a.xp, a.extras) for aid, a in profile.artifacts.items()),
             ("artifact_id", "level", "xp", "extra"), ("extra",)))
-        _placeholders(conn, "artifact_catalog", "Unknown artifact", profile.artifacts)
 
     if profile.kingdom_levels is not None or profile.progress is not None:
         levels, progress = profile.kingdom_levels or {}, profile.progress or {}
@@ -499,7 +506,6 @@ def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot
              for kid in kingdom_ids for p in [progress.get(kid) or KingdomProgress()]),
             ("kingdom_id", "status", "income", "challenge_tier", "invasions", "power_rank", "tasks", "explore",
              "trials_team", "extra"), ("tasks", "explore", "trials_team", "extra")))
-        _placeholders(conn, "kingdom_catalog", "Unknown kingdom", kingdom_ids)
 
     if profile.teams is not None:
         conn.execute(_REPLACE_TEAMS, hero | _columns(
@@ -530,6 +536,12 @@ def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot
         conn.execute(_UPSERT_CLASS_DATA, hero | _columns(
             ((name, data) for name, data in profile.class_data.items()), ("class_name", "data"), ("data",)))
 
+    conn.execute(_PLACEHOLDERS, {
+        "troop_catalog": sorted({*(profile.troops or ()), *(troop for team in profile.teams or () for troop in team.troops)}),
+        "pet_catalog": sorted({*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else ())}),
+        "artifact_catalog": sorted(profile.artifacts or ()),
+        "kingdom_catalog": sorted((profile.kingdom_levels or {}).keys() | (profile.progress or {}).keys()),
+    })
     conn.execute(_UPSERT_SUMMARY, hero | {
         "pvp_tier": profile.pvp_tier, "snapshot_id": str(snapshot_id),
         "last_seen": _timestamp(profile.server_time) or snapshot_created_at,
@@ -542,9 +554,9 @@ def _json_or_none(value: Any) -> str | None:
     return None if value is None else _json(value)
 
 
-def parse(raw: Any) -> ProfileData:
-    """The payload's ProfileData (enveloped or bare); raises pydantic's ValidationError when malformed."""
-    return ProfileData.model_validate(profile_data_of(raw))
+def parse(profile_json: str | bytes) -> ProfileData:
+    """A ProfileData object's JSON text as validated data; raises pydantic's ValidationError when malformed."""
+    return ProfileData.model_validate_json(profile_json)
 
 
 def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = None) -> Outcome:
@@ -558,7 +570,7 @@ def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = 
         log.info("snapshot %s: %s", snapshot_id, taken.value)
         return taken
     try:
-        profile = parse(taken.raw)
+        profile = parse(taken.profile_json)
         with conn.transaction():
             write_profile(conn, snapshot_id, taken.created_at, profile)
     except Exception as exc:
