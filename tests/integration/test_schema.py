@@ -161,3 +161,18 @@ def test_starforge_gin_index_built_outside_a_transaction(conn):
            WHERE c.relname = 'idx_hero_snapshots_raw_gin'"""
     ).fetchone()
     assert valid
+
+
+def test_no_starforge_index_repeats_the_leading_columns_of_a_unique_index(conn):
+    """Such an index serves no lookup the unique one does not, and costs every write (migration 0047)."""
+    redundant = conn.execute("""
+        SELECT plain.indexrelid::regclass::text
+        FROM pg_index plain
+        JOIN pg_index uniq ON uniq.indrelid = plain.indrelid AND uniq.indisunique AND uniq.indexrelid <> plain.indexrelid
+        JOIN pg_class t ON t.oid = plain.indrelid
+        WHERE t.relnamespace = 'starforge'::regnamespace AND NOT plain.indisunique
+          AND plain.indpred IS NULL AND plain.indexprs IS NULL
+          AND (uniq.indkey::int2[])[0:array_length(plain.indkey::int2[], 1) - 1]
+            = (plain.indkey::int2[])[0:array_length(plain.indkey::int2[], 1) - 1]
+        ORDER BY 1""").fetchall()
+    assert redundant == []
