@@ -63,7 +63,8 @@ def test_missing_configuration_is_a_clear_error(monkeypatch):
 def test_int4_arrays_arrive_as_the_same_int4_array(database, values):
     packed = db.int4_array(values)
     assert isinstance(packed, db.Int4Array)
-    assert db.connection().execute("SELECT %b, pg_typeof(%b)::text", (packed, packed)).fetchone() == (values, "integer[]")
+    answer = db.connection().execute("SELECT %b, pg_typeof(%b)::text", (packed, packed)).fetchone()
+    assert answer == (values, "integer[]")
 
 
 @pytest.mark.parametrize("values", [[1, None], [1, 2**31], [1.5], ["7"]])

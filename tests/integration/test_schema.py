@@ -168,7 +168,8 @@ def test_no_starforge_index_repeats_the_leading_columns_of_a_unique_index(conn):
     redundant = conn.execute("""
         SELECT plain.indexrelid::regclass::text
         FROM pg_index plain
-        JOIN pg_index uniq ON uniq.indrelid = plain.indrelid AND uniq.indisunique AND uniq.indexrelid <> plain.indexrelid
+        JOIN pg_index uniq
+          ON uniq.indrelid = plain.indrelid AND uniq.indisunique AND uniq.indexrelid <> plain.indexrelid
         JOIN pg_class t ON t.oid = plain.indrelid
         WHERE t.relnamespace = 'starforge'::regnamespace AND NOT plain.indisunique
           AND plain.indpred IS NULL AND plain.indexprs IS NULL

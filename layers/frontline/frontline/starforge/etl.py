@@ -536,18 +536,24 @@ def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot
         conn.execute(_UPSERT_CLASS_DATA, hero | _columns(
             ((name, data) for name, data in profile.class_data.items()), ("class_name", "data"), ("data",)))
 
-    conn.execute(_PLACEHOLDERS, {
-        "troop_catalog": sorted({*(profile.troops or ()), *(troop for team in profile.teams or () for troop in team.troops)}),
-        "pet_catalog": sorted({*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else ())}),
-        "artifact_catalog": sorted(profile.artifacts or ()),
-        "kingdom_catalog": sorted((profile.kingdom_levels or {}).keys() | (profile.progress or {}).keys()),
-    })
+    conn.execute(_PLACEHOLDERS, _catalog_ids(profile))
     conn.execute(_UPSERT_SUMMARY, hero | {
         "pvp_tier": profile.pvp_tier, "snapshot_id": str(snapshot_id),
         "last_seen": _timestamp(profile.server_time) or snapshot_created_at,
     })
     conn.execute(_FINISH, {"snapshot_id": snapshot_id, "namecode": namecode, "server_time": profile.server_time})
     return hero_id
+
+
+def _catalog_ids(profile: ProfileData) -> dict[str, Any]:
+    """Every catalog id the profile names, per catalog, sorted so that concurrent workers inserting the
+    same placeholders take their locks in the same order."""
+    troops = {*(profile.troops or ()), *(troop for team in profile.teams or () for troop in team.troops)}
+    pets = {*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else ())}
+    kingdoms = (profile.kingdom_levels or {}).keys() | (profile.progress or {}).keys()
+    return {"troop_catalog": db.int4_array(sorted(troops)), "pet_catalog": db.int4_array(sorted(pets)),
+            "artifact_catalog": db.int4_array(sorted(profile.artifacts or ())),
+            "kingdom_catalog": db.int4_array(sorted(kingdoms))}
 
 
 def _json_or_none(value: Any) -> str | None:
