@@ -67,6 +67,6 @@ def test_int4_arrays_arrive_as_the_same_int4_array(database, values):
     assert answer == (values, "integer[]")
 
 
-@pytest.mark.parametrize("values", [[1, None], [1, 2**31], [1.5], ["7"]])
+@pytest.mark.parametrize("values", [[1, None], [1, 2**31], [1.5], ["7"], [True, 2]])
 def test_values_that_are_not_int4_are_left_to_psycopg(database, values):
     assert db.int4_array(values) is values

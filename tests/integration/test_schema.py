@@ -172,7 +172,10 @@ def test_no_starforge_index_repeats_the_leading_columns_of_a_unique_index(conn):
           ON uniq.indrelid = plain.indrelid AND uniq.indisunique AND uniq.indexrelid <> plain.indexrelid
         JOIN pg_class t ON t.oid = plain.indrelid
         WHERE t.relnamespace = 'starforge'::regnamespace AND NOT plain.indisunique
-          AND plain.indpred IS NULL AND plain.indexprs IS NULL
+          AND plain.indpred IS NULL AND plain.indexprs IS NULL AND uniq.indpred IS NULL AND uniq.indexprs IS NULL
+          AND (SELECT relam FROM pg_class WHERE oid = uniq.indexrelid) = (SELECT relam FROM pg_class WHERE oid = plain.indexrelid)
+          AND (uniq.indclass::oid[])[0:array_length(plain.indclass::oid[], 1) - 1]
+            = (plain.indclass::oid[])[0:array_length(plain.indclass::oid[], 1) - 1]
           AND (uniq.indkey::int2[])[0:array_length(plain.indkey::int2[], 1) - 1]
             = (plain.indkey::int2[])[0:array_length(plain.indkey::int2[], 1) - 1]
         ORDER BY 1""").fetchall()

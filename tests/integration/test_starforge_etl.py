@@ -122,6 +122,8 @@ def test_unknown_catalog_ids_get_placeholders_that_the_catalog_seed_replaces(con
     etl.process_snapshot(store(conn, generate_profile(6)))
     assert count(conn, "troop_catalog", "meta @> '{\"placeholder\": true}'") == 700
     assert count(conn, "kingdom_catalog", "meta @> '{\"placeholder\": true}'") == 40
+    assert count(conn, "pet_catalog", "meta @> '{\"placeholder\": true}'") == count(conn, "hero_pets")
+    assert count(conn, "artifact_catalog", "meta @> '{\"placeholder\": true}'") == 12
     sample = catalog.load(catalog.SAMPLE_CATALOG)
     first = catalog.seed(conn, sample)
     assert catalog.seed(conn, sample) == {table: 0 for table in first}  # idempotent
@@ -141,6 +143,13 @@ def test_an_unknown_id_gets_a_placeholder_beside_rows_the_catalog_already_has(co
         "Unknown troop 6999", {"placeholder": True})
 
 
+def prepared_statements_on(monkeypatch) -> psycopg.Connection:
+    monkeypatch.setenv("DB_PREPARED_STATEMENTS", "true")
+    settings.cache_clear()
+    db.reset()
+    return db.connection()
+
+
 def test_the_etl_with_server_side_prepared_statements_stores_the_same(conn, monkeypatch):
     """The ETL Lambda prepares its statements (DB_PREPARED_STATEMENTS): a statement runs prepared
     from its sixth execution on, and what it writes is what the unprepared statements write."""
@@ -149,11 +158,9 @@ def test_the_etl_with_server_side_prepared_statements_stores_the_same(conn, monk
         etl.process_snapshot(snapshot_id)
     unprepared = dump(conn)
     conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL")
-    conn.execute("TRUNCATE starforge.user_profile_summary, starforge.heroes CASCADE")
-    monkeypatch.setenv("DB_PREPARED_STATEMENTS", "true")
-    settings.cache_clear()
-    db.reset()
-    worker_conn = db.connection()
+    conn.execute("TRUNCATE starforge.user_profile_summary, starforge.heroes, starforge.troop_catalog,"
+                 " starforge.pet_catalog, starforge.artifact_catalog, starforge.kingdom_catalog CASCADE")
+    worker_conn = prepared_statements_on(monkeypatch)
     assert worker_conn.prepare_threshold == db.PREPARE_THRESHOLD
     for snapshot_id in snapshot_ids:
         assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
@@ -308,3 +315,18 @@ def test_the_batch_handler_reports_only_transient_failures_and_delays_their_retr
 
 def test_retry_delays_grow_exponentially_up_to_15_minutes():
     assert [worker.retry_delay_seconds(n) for n in (1, 2, 3, 4, 10)] == [10, 20, 40, 80, 900]
+
+
+def test_a_prepared_statement_made_stale_by_a_migration_is_transient_and_the_connection_is_renewed(
+        conn, monkeypatch):
+    worker_conn = prepared_statements_on(monkeypatch)
+    snapshot_ids = [store(conn, generate_profile(n, troops=20)) for n in range(30, 38)]
+    for snapshot_id in snapshot_ids[:7]:  # the claim is prepared from its sixth run on
+        assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
+    conn.execute("ALTER TABLE starforge.hero_snapshots ALTER COLUMN created_at TYPE timestamp")  # a column the claim returns
+    with pytest.raises(etl.TransientEtlError, match="cached plan"):
+        etl.process_snapshot(snapshot_ids[7])
+    assert worker_conn.closed
+    assert etl.process_snapshot(snapshot_ids[7]) is etl.Outcome.PROCESSED  # on a new connection
+    assert count(conn, "etl_errors") == 0
+    db.reset()

@@ -55,10 +55,18 @@ class TransientEtlError(Exception):
     """Processing should be retried later (the SQS message is left to reappear)."""
 
 
+def stale_prepared_statement(exc: BaseException) -> bool:
+    """A statement prepared on this connection no longer fits the schema (a migration changed a column
+    it returns), or the server no longer knows it (a pooler that dropped it). Only a new connection
+    clears psycopg's cache of prepared statements for sure."""
+    return isinstance(exc, errors.InvalidSqlStatementName) or (
+        isinstance(exc, errors.FeatureNotSupported) and "cached plan must not change result type" in str(exc))
+
+
 def classify(exc: BaseException) -> ErrorType | None:
     """The permanent error type of ``exc``, or None when a retry may succeed."""
-    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-        return None  # connection, deadlock, serialization, lock/statement timeout, server shutdown
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) or stale_prepared_statement(exc):
+        return None  # connection, deadlock, serialization, lock/statement timeout, server shutdown, stale plan
     if isinstance(exc, ValidationError):
         return ErrorType.PARSE_ERROR
     if isinstance(exc, errors.ForeignKeyViolation):
@@ -499,7 +507,7 @@ def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot
 
     if profile.kingdom_levels is not None or profile.progress is not None:
         levels, progress = profile.kingdom_levels or {}, profile.progress or {}
-        kingdom_ids = sorted(levels.keys() | progress.keys())
+        kingdom_ids = _kingdom_ids(profile)
         conn.execute(_UPSERT_KINGDOM_PROGRESS, hero | _columns(
             ((kid, p.status, p.income, p.challenge_tier, p.invasions, p.power_rank, p.tasks, p.explore,
               p.trials_team, p.extras | ({"KingdomLevel": levels[kid]} if kid in levels else {}))
@@ -550,10 +558,13 @@ def _catalog_ids(profile: ProfileData) -> dict[str, Any]:
     same placeholders take their locks in the same order."""
     troops = {*(profile.troops or ()), *(troop for team in profile.teams or () for troop in team.troops)}
     pets = {*(profile.pets or ()), *([profile.equipped_pet_id] if profile.equipped_pet_id else ())}
-    kingdoms = (profile.kingdom_levels or {}).keys() | (profile.progress or {}).keys()
     return {"troop_catalog": db.int4_array(sorted(troops)), "pet_catalog": db.int4_array(sorted(pets)),
             "artifact_catalog": db.int4_array(sorted(profile.artifacts or ())),
-            "kingdom_catalog": db.int4_array(sorted(kingdoms))}
+            "kingdom_catalog": db.int4_array(_kingdom_ids(profile))}
+
+
+def _kingdom_ids(profile: ProfileData) -> list[int]:
+    return sorted((profile.kingdom_levels or {}).keys() | (profile.progress or {}).keys())
 
 
 def _json_or_none(value: Any) -> str | None:
@@ -570,7 +581,11 @@ def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = 
     conn = conn or db.connection()
     try:
         taken = claim(conn, snapshot_id)
-    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+    except psycopg.Error as exc:
+        if classify(exc) is not None:
+            raise
+        if stale_prepared_statement(exc):
+            conn.close()  # the container's next call opens a fresh connection
         raise TransientEtlError(f"could not claim snapshot {snapshot_id}: {exc}") from exc
     if not isinstance(taken, Claim):
         log.info("snapshot %s: %s", snapshot_id, taken.value)
@@ -589,6 +604,8 @@ def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = 
             if error_type is not None:
                 raise TransientEtlError(f"snapshot {snapshot_id}: error not recorded") from exc
         if error_type is None:
+            if stale_prepared_statement(exc):
+                conn.close()
             raise TransientEtlError(f"snapshot {snapshot_id}: {type(exc).__name__}: {exc}") from exc
         return Outcome.FAILED
     return Outcome.PROCESSED
