@@ -130,9 +130,6 @@ def main() -> None:
         server = EmbeddedPostgres(Path(tmp) / "pgdata", delete=True)
         try:
             app = template.read(ROOT / "template.yaml")
-            # The ETL Lambda's own settings (DB_PREPARED_STATEMENTS among them), as it runs in AWS.
-            os.environ.update({key: value for key, value in app.functions["StarforgeEtlFunction"].environment.items()
-                               if key.startswith(("DB_PREPARED", "STARFORGE_"))})
             os.environ["POSTGRES_URL"] = server.ensure_database("bench")
             os.environ["STARFORGE_ETL_QUEUE_URL"] = queues_url = template.local_queue_url("StarforgeEtlQueue")
             settings.cache_clear()
@@ -142,6 +139,13 @@ def main() -> None:
             queues.install(app)  # collects the jobs; nothing consumes them
             print(f"PostgreSQL embedded in {tmp}; jobs go to {queues_url}")
             bench_ingest(args.ingests)
+            # The ETL Lambda's own settings (DB_PREPARED_STATEMENTS among them), as it runs in AWS.
+            os.environ.update({key: value for key, value in app.functions["StarforgeEtlFunction"].environment.items()
+                               if key.startswith(("DB_", "STARFORGE_")) and key != "DB_SECRET_ARN"})
+            os.environ["STARFORGE_ETL_QUEUE_URL"] = queues_url
+            settings.cache_clear()
+            starforge_settings.cache_clear()
+            db.reset()
             bench_etl(db.connection(), args.profiles)
         finally:
             db.reset()
