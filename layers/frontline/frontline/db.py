@@ -100,7 +100,7 @@ def int4_array(values: list) -> Int4Array | list:
     (for psycopg's own list dumper) when one is not an int4: None, a float, a bigger integer.
 
     psycopg's generic list dumper packs one element at a time in Python: 130 us for 700 ints against
-    30 us here, and a third of the StarForge ETL's CPU time for 700-troop profiles (bench/starforge.py)."""
+    30 us here; under a profiler it was a third of the StarForge ETL's Python time for 700-troop profiles."""
     if not values:
         return Int4Array(struct.pack(">3i", 0, 0, _INT4.oid))
     if not set(map(type, values)) <= {int}:  # struct.pack would take bools and other __index__ types
