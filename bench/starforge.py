@@ -1,6 +1,6 @@
 """StarForge benchmark: ingest acknowledgement latency, ETL throughput, troop rows/s against COPY.
 
-    .venv/bin/python bench/starforge.py [--ingests 200] [--profiles 200]
+    .venv/bin/python bench/starforge.py [--ingests 200] [--profiles 200] [--rounds 3]
 
 Runs against an embedded PostgreSQL it starts in a temporary folder (and removes). The ingest path is
 measured in-process, from request body to answer, with the local in-process queue standing in for
@@ -66,18 +66,22 @@ def troop_rows(hero_id: str, profile: dict) -> list[tuple]:
              json.dumps({"EliteLevel": t["EliteLevel"]})) for tid, t in profile["Troops"].items()]
 
 
-def known_hero_payload(n: int) -> dict:
-    """Hero n a day later: 5% of the troops gained copies or levels."""
+def known_hero_payload(n: int, days: int) -> dict:
+    """Hero n, ``days`` days on: the same 5% of its troops gained a copy (and a level) each day."""
     payload = generate_profile(n)
     profile = payload["result"]["ProfileData"]
-    profile["ServerTime"] += 86_400_000
+    profile["ServerTime"] += days * 86_400_000
     for troop in list(profile["Troops"].values())[n % 20::20]:
-        troop["Amount"] += 1
-        troop["Level"] = min(troop["Level"] + 1, 20)
+        troop["Amount"] += days
+        troop["Level"] = min(troop["Level"] + days, 20)
     return payload
 
 
-def bench_etl(conn: psycopg.Connection, count: int) -> None:
+def spread(rates: list[float]) -> str:
+    return f"median {statistics.median(rates):,.0f} (runs {min(rates):,.0f}-{max(rates):,.0f})"
+
+
+def bench_etl(conn: psycopg.Connection, count: int, rounds: int) -> None:
     # Payloads are made one at a time and dropped once stored: a Lambda's heap holds none of them, and
     # hundreds of live payload dicts would make every garbage collection in the timed loop slower.
     def store(make_payload: Callable[[int], dict]) -> list[str]:
@@ -85,46 +89,65 @@ def bench_etl(conn: psycopg.Connection, count: int) -> None:
                    for n in range(count)]
         return [a.body["snapshot_id"] for a in answers]
 
-    def timed_etl(snapshot_ids: list[str]) -> float:
+    def profiles_per_s(snapshot_ids: list[str]) -> float:
         gc.collect()
         started = time.perf_counter()
         for snapshot_id in snapshot_ids:
             assert etl.process_snapshot(snapshot_id, conn) is etl.Outcome.PROCESSED
-        return time.perf_counter() - started
+        return len(snapshot_ids) / (time.perf_counter() - started)
 
-    def report(label: str, elapsed: float) -> None:
-        print(f"ETL, one worker, {label}: {count / elapsed:.0f} profiles/s "
-              f"({elapsed / count * 1000:.1f} ms per profile; target >= 100 profiles/s)")
+    def report(label: str, rates: list[float]) -> None:
+        print(f"ETL, one worker, {label}: {spread(rates)} profiles/s, "
+              f"{1000 / statistics.median(rates):.1f} ms per profile (target >= 100 profiles/s)")
 
-    new_elapsed = timed_etl(store(generate_profile))
-    report("new heroes, 700 troops each", new_elapsed)
-    known_ids = store(known_hero_payload)
-    report("known heroes, 5% of 700 troops changed", timed_etl(known_ids))
-    # The same snapshots again: every upsert finds nothing to change.
-    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = ANY(%s)", (known_ids,))
-    report("unchanged profiles (reprocessing)", timed_etl(known_ids))
+    def new_heroes(r: int) -> float:  # `count` heroes of seeds of their own
+        return profiles_per_s(store(lambda n: generate_profile(r * count + n)))
 
-    troop_rows_per_s = count * 700 / new_elapsed
-    hero_ids = [r[0] for r in conn.execute("SELECT id::text FROM starforge.heroes ORDER BY namecode").fetchall()]
-    rows = [row for n, hero_id in enumerate(hero_ids)
-            for row in troop_rows(hero_id, generate_profile(n)["result"]["ProfileData"])]
+    # The known and unchanged rounds run on the first round's heroes, before the later new-hero rounds
+    # grow the tables (a bigger hero_troops no longer fits the embedded server's 128 MB of buffers).
+    new_rates = [new_heroes(0)]
+    known_rates, known_ids = [], []
+    for days in range(1, rounds + 1):
+        known_ids = store(lambda n, days=days: known_hero_payload(n, days))
+        known_rates.append(profiles_per_s(known_ids))
+    unchanged_rates = []
+    for _ in range(rounds):  # the last snapshots again: every upsert finds nothing to change
+        conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = ANY(%s)", (known_ids,))
+        unchanged_rates.append(profiles_per_s(known_ids))
+    new_rates += [new_heroes(r) for r in range(1, rounds)]
+    report("new heroes, 700 troops each", new_rates)
+    report("known heroes, 5% of 700 troops changed", known_rates)
+    report("unchanged profiles (reprocessing)", unchanged_rates)
+
+    # COPY of each round's troop rows, one COPY per profile as the ETL writes one profile at a time, into
+    # a table shaped like hero_troops that grows round by round as hero_troops did.
     conn.execute("CREATE TABLE bench_troops (LIKE starforge.hero_troops INCLUDING ALL)")
-    started = time.perf_counter()
-    with conn.transaction(), conn.cursor() as cur:
-        for n in range(count):  # one COPY per profile, as the ETL writes one profile at a time
-            with cur.copy(f"COPY bench_troops ({', '.join(TROOP_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows[n * 700:(n + 1) * 700]:
-                    copy.write_row(row)
-    copy_rows_per_s = len(rows) / (time.perf_counter() - started)
-    print(f"troop rows/s: ETL of new heroes (whole profiles) {troop_rows_per_s:,.0f}, plain COPY of the same "
-          f"rows {copy_rows_per_s:,.0f}, ratio {troop_rows_per_s / copy_rows_per_s:.2f} "
-          f"(COPY of the troop rows alone caps this machine at {copy_rows_per_s / 700:.0f} profiles/s)")
+    copy_rates = []
+    for r in range(rounds):
+        seeds = range(r * count, (r + 1) * count)
+        hero_ids = dict(conn.execute("SELECT namecode, id::text FROM starforge.heroes WHERE namecode = ANY(%s)",
+                                     ([namecode_for(seed) for seed in seeds],)).fetchall())
+        profiles = [troop_rows(hero_ids[namecode_for(seed)], generate_profile(seed)["result"]["ProfileData"])
+                    for seed in seeds]
+        started = time.perf_counter()
+        with conn.transaction(), conn.cursor() as cur:
+            for rows in profiles:
+                with cur.copy(f"COPY bench_troops ({', '.join(TROOP_COLUMNS)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        copy_rates.append(count * 700 / (time.perf_counter() - started))
+    etl_rows = statistics.median(new_rates) * 700
+    copy_rows = statistics.median(copy_rates)
+    print(f"troop rows/s: ETL of new heroes (whole profiles) {etl_rows:,.0f}, plain COPY of the same rows "
+          f"{spread(copy_rates)}, ratio {etl_rows / copy_rows:.2f} "
+          f"(COPY of the troop rows alone caps this machine at {copy_rows / 700:.0f} profiles/s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ingests", type=int, default=200)
-    parser.add_argument("--profiles", type=int, default=200)
+    parser.add_argument("--profiles", type=int, default=200, help="profiles per round")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each ETL case and of COPY")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="starforge-bench-") as tmp:
         server = EmbeddedPostgres(Path(tmp) / "pgdata", delete=True)
@@ -146,7 +169,7 @@ def main() -> None:
             settings.cache_clear()
             starforge_settings.cache_clear()
             db.reset()
-            bench_etl(db.connection(), args.profiles)
+            bench_etl(db.connection(), args.profiles, args.rounds)
         finally:
             db.reset()
             server.stop()
