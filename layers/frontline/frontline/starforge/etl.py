@@ -9,10 +9,11 @@ Sections: a section absent from the payload leaves its table untouched; a sectio
 the hero's state. Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
 deleted: the row keeps level and history, and every "owners" query filters ``amount > 0``.
 
-Errors: connection loss, deadlocks, serialization failures, lock and statement timeouts are
-transient. The claim is released and ``TransientEtlError`` is raised so SQS redelivers the message
-later. Anything else is permanent: an ``etl_errors`` row, ``error_count + 1``, ``last_error``, and the
-message is acknowledged (never retried).
+Errors: connection loss, deadlocks, serialization failures, lock and statement timeouts, and a
+prepared statement gone stale (the connection is then dropped) are transient. The claim is released
+and ``TransientEtlError`` is raised so SQS redelivers the message later. Anything else is permanent:
+an ``etl_errors`` row, ``error_count + 1``, ``last_error``, and the message is acknowledged (never
+retried).
 """
 
 from __future__ import annotations
