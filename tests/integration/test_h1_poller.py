@@ -76,6 +76,8 @@ def test_an_overlapping_poll_exits_cleanly(conn, h1_simulator, database):
     try:
         assert poller.run_poll_cycle().status == "skipped"
         assert h1_simulator.requests == [] and _heartbeat(conn) is None
+        # Unlock before closing: a closed client's backend may still hold the lock for a moment.
+        holder.execute("SELECT pg_advisory_unlock(%s)", (poller.POLL_LOCK_KEY,))
     finally:
         holder.close()
     assert poller.run_poll_cycle().status == "ok"
