@@ -375,23 +375,18 @@ WHERE c.data IS DISTINCT FROM EXCLUDED.data
 _CATALOG_PLACEHOLDERS = (("troop_catalog", "Unknown troop"), ("pet_catalog", "Unknown pet"),
                          ("artifact_catalog", "Unknown artifact"), ("kingdom_catalog", "Unknown kingdom"))
 _PLACEHOLDER_INSERT = """
-INSERT INTO starforge.{table} (id, name, meta)
-SELECT incoming.id, {label} || incoming.id, '{{"placeholder": true}}'::jsonb
-FROM unnest({ids}::int[]) AS incoming (id)
-WHERE NOT EXISTS (SELECT 1 FROM starforge.{table} c WHERE c.id = incoming.id)
-ON CONFLICT (id) DO NOTHING
-"""
-
-
-def _placeholder_insert(table: str, label: str) -> sql.Composed:
-    return sql.SQL(_PLACEHOLDER_INSERT).format(table=sql.Identifier(table), label=sql.Literal(label + " "),
-                                               ids=sql.Placeholder(table, "b"))
-
-
-_PLACEHOLDERS = sql.SQL("WITH {ctes}\n{last}").format(
-    ctes=sql.SQL(",\n").join(sql.SQL("{} AS ({})").format(sql.Identifier(table), _placeholder_insert(table, label))
-                             for table, label in _CATALOG_PLACEHOLDERS[:-1]),
-    last=_placeholder_insert(*_CATALOG_PLACEHOLDERS[-1])).as_string()
+{table} AS (
+    INSERT INTO starforge.{table} (id, name, meta)
+    SELECT incoming.id, {label} || incoming.id, '{{"placeholder": true}}'::jsonb
+    FROM unnest({ids}::int[]) AS incoming (id)
+    WHERE NOT EXISTS (SELECT 1 FROM starforge.{table} c WHERE c.id = incoming.id)
+    ON CONFLICT (id) DO NOTHING
+)"""
+# Data-modifying CTEs run whether or not the statement reads them.
+_PLACEHOLDERS = sql.SQL("WITH {inserts}\nSELECT 1").format(inserts=sql.SQL(",").join(
+    sql.SQL(_PLACEHOLDER_INSERT).format(table=sql.Identifier(table), label=sql.Literal(label + " "),
+                                        ids=sql.Placeholder(table, "b"))
+    for table, label in _CATALOG_PLACEHOLDERS)).as_string()
 
 _UPSERT_SUMMARY = """
 INSERT INTO starforge.user_profile_summary AS ps (
