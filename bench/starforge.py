@@ -143,6 +143,13 @@ def bench_etl(conn: psycopg.Connection, count: int, rounds: int) -> None:
           f"(COPY of the troop rows alone caps this machine at {copy_rows / 700:.0f} profiles/s)")
 
 
+def reload_settings() -> None:
+    """Read the environment again, on a new connection."""
+    settings.cache_clear()
+    starforge_settings.cache_clear()
+    db.reset()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ingests", type=int, default=200)
@@ -155,20 +162,16 @@ def main() -> None:
             app = template.read(ROOT / "template.yaml")
             os.environ["POSTGRES_URL"] = server.ensure_database("bench")
             os.environ["STARFORGE_ETL_QUEUE_URL"] = queues_url = template.local_queue_url("StarforgeEtlQueue")
-            settings.cache_clear()
-            starforge_settings.cache_clear()
-            db.reset()
+            reload_settings()
             migrate.migrate()
             queues.install(app)  # collects the jobs; nothing consumes them
             print(f"PostgreSQL embedded in {tmp}; jobs go to {queues_url}")
             bench_ingest(args.ingests)
             # The ETL Lambda's own settings (DB_PREPARED_STATEMENTS among them), as it runs in AWS.
             os.environ.update({key: value for key, value in app.functions["StarforgeEtlFunction"].environment.items()
-                               if key.startswith(("DB_", "STARFORGE_")) and key != "DB_SECRET_ARN"})
-            os.environ["STARFORGE_ETL_QUEUE_URL"] = queues_url
-            settings.cache_clear()
-            starforge_settings.cache_clear()
-            db.reset()
+                               if key.startswith(("DB_", "STARFORGE_"))
+                               and key not in ("DB_SECRET_ARN", "STARFORGE_ETL_QUEUE_URL")})
+            reload_settings()
             bench_etl(db.connection(), args.profiles, args.rounds)
         finally:
             db.reset()
