@@ -1,4 +1,6 @@
-from frontline.starforge.worker import handle_batch, metrics
+from frontline.starforge.worker import end_cold_start, handle_batch, metrics
+
+end_cold_start()
 
 
 @metrics.log_metrics
