@@ -1,4 +1,5 @@
-from frontline.starforge.worker import end_cold_start, handle_batch, metrics
+from frontline.runtime import end_cold_start
+from frontline.starforge.worker import handle_batch, metrics
 
 end_cold_start()
 

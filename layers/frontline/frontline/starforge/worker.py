@@ -9,7 +9,6 @@ message to the dead-letter queue (template.yaml: ``StarforgeEtlDeadLetterQueue``
 
 from __future__ import annotations
 
-import gc
 from functools import lru_cache
 from typing import Any
 
@@ -28,19 +27,6 @@ from frontline.telemetry import new_metrics
 logger = Logger(child=True)
 metrics = new_metrics()
 MAX_VISIBILITY_SECONDS = 900
-# A 700-troop profile is about 3,000 container objects (pydantic models, their dicts and lists) that
-# live until its write is sent. At the default generation-0 threshold of 700 the collector ran six
-# times per profile over them, and every twenty profiles a full collection walked every object the
-# imports made: 1.5-1.9 ms of each 15-20 ms profile (timed with gc.callbacks, as bench/starforge.py does).
-GC_GENERATION0_THRESHOLD = 10_000
-
-
-def end_cold_start() -> None:
-    """Call once the container's imports are done: full collections skip every object alive now
-    (``gc.freeze``), and a profile's objects die by reference counting before the collector runs."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_GENERATION0_THRESHOLD)
 
 
 @lru_cache(maxsize=1)

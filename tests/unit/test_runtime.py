@@ -1,16 +1,16 @@
 import gc
 
-from frontline.starforge import worker
+from frontline import runtime
 
 
 def test_end_cold_start_freezes_the_heap_and_raises_the_young_generation_threshold():
     thresholds, was_frozen = gc.get_threshold(), gc.get_freeze_count() > 0
-    gc.unfreeze()  # the ETL handler's module, loaded by another test, may have frozen this process already
+    gc.unfreeze()  # a StarForge handler module, loaded by another test, may have frozen this process already
     gc.set_threshold(700, *thresholds[1:])
     try:
-        worker.end_cold_start()
+        runtime.end_cold_start()
         assert gc.get_freeze_count() > 0
-        assert gc.get_threshold() == (worker.GC_GENERATION0_THRESHOLD, *thresholds[1:])
+        assert gc.get_threshold() == (runtime.GC_GENERATION0_THRESHOLD, *thresholds[1:])
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
