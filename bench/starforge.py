@@ -39,12 +39,19 @@ TROOP_COLUMNS = ("hero_id", "troop_id", "amount", "level", "current_rarity", "fu
 
 
 class GcPauses:
-    """Wall time spent in garbage collections while registered in ``gc.callbacks``."""
+    """Wall time spent in garbage collections inside the ``with`` block (through ``gc.callbacks``)."""
 
     def __init__(self) -> None:
         self.seconds, self._started = 0.0, 0.0
 
-    def __call__(self, phase: str, info: dict) -> None:
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._on_collection)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         else:
@@ -62,17 +69,16 @@ def bench_ingest(count: int) -> None:
     for n in range(count + 20):
         profile["NameCode"], profile["ServerTime"] = namecode_for(100_000 + n), 1_760_000_000_000 + n
         bodies.append(json.dumps({"source": "login", "payload": base}).encode())
-    latencies, gc_pauses, pauses = [], [], GcPauses()
-    gc.callbacks.append(pauses)
-    for n, body in enumerate(bodies):
-        started, paused = time.perf_counter(), pauses.seconds
-        answer = ingest.ingest(body, idempotency_key=f"bench-{n}")
-        elapsed = time.perf_counter() - started
-        assert answer.status == 202, answer
-        if n >= 20:  # warm-up
-            latencies.append(elapsed * 1000)
-            gc_pauses.append((pauses.seconds - paused) * 1000)
-    gc.callbacks.remove(pauses)
+    latencies, gc_pauses = [], []
+    with GcPauses() as pauses:
+        for n, body in enumerate(bodies):
+            started, paused = time.perf_counter(), pauses.seconds
+            answer = ingest.ingest(body, idempotency_key=f"bench-{n}")
+            elapsed = time.perf_counter() - started
+            assert answer.status == 202, answer
+            if n >= 20:  # warm-up
+                latencies.append(elapsed * 1000)
+                gc_pauses.append((pauses.seconds - paused) * 1000)
     print(f"ingest ack, {len(bodies[0]) / 1000:.0f} KB body, {count} requests (Idempotency-Key on): "
           f"p50 {percentile(latencies, 50):.1f} ms, p95 {percentile(latencies, 95):.1f} ms "
           f"(garbage collection p95 {percentile(gc_pauses, 95):.1f} ms) (target p95 <= 50 ms)")
@@ -115,14 +121,10 @@ def bench_etl(conn: psycopg.Connection, count: int, rounds: int) -> None:
 
     def etl_round(snapshot_ids: list[str]) -> EtlRound:
         gc.collect()
-        pauses = GcPauses()
-        gc.callbacks.append(pauses)
         started, cpu_started = time.perf_counter(), time.process_time()
-        try:
+        with GcPauses() as pauses:
             for snapshot_id in snapshot_ids:
                 assert etl.process_snapshot(snapshot_id, conn) is etl.Outcome.PROCESSED
-        finally:
-            gc.callbacks.remove(pauses)
         count = len(snapshot_ids)
         return EtlRound(count / (time.perf_counter() - started),
                         (time.process_time() - cpu_started) * 1000 / count, pauses.seconds * 1000 / count)
