@@ -572,6 +572,14 @@ def parse(profile_json: str | bytes) -> ProfileData:
     return ProfileData.model_validate_json(profile_json)
 
 
+def _retry_later(conn: psycopg.Connection, exc: BaseException, message: str) -> TransientEtlError:
+    """The error that leaves the message to SQS; a stale prepared statement also drops the connection,
+    so that the container's next call opens a fresh one."""
+    if stale_prepared_statement(exc):
+        conn.close()
+    return TransientEtlError(message)
+
+
 def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = None) -> Outcome:
     """Claim, parse, write, finish. Raises ``TransientEtlError`` when a retry may succeed."""
     conn = conn or db.connection()
@@ -580,9 +588,7 @@ def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = 
     except psycopg.Error as exc:
         if classify(exc) is not None:
             raise
-        if stale_prepared_statement(exc):
-            conn.close()  # the container's next call opens a fresh connection
-        raise TransientEtlError(f"could not claim snapshot {snapshot_id}: {exc}") from exc
+        raise _retry_later(conn, exc, f"could not claim snapshot {snapshot_id}: {exc}") from exc
     if not isinstance(taken, Claim):
         log.info("snapshot %s: %s", snapshot_id, taken.value)
         return taken
@@ -600,8 +606,6 @@ def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = 
             if error_type is not None:
                 raise TransientEtlError(f"snapshot {snapshot_id}: error not recorded") from exc
         if error_type is None:
-            if stale_prepared_statement(exc):
-                conn.close()
-            raise TransientEtlError(f"snapshot {snapshot_id}: {type(exc).__name__}: {exc}") from exc
+            raise _retry_later(conn, exc, f"snapshot {snapshot_id}: {type(exc).__name__}: {exc}") from exc
         return Outcome.FAILED
     return Outcome.PROCESSED
