@@ -250,6 +250,97 @@ def test_a_real_upstream_response_that_is_not_a_profile_is_a_parse_error(conn, s
     assert conn.execute("SELECT error_type FROM starforge.etl_errors").fetchone()[0] == "PARSE_ERROR"
 
 
+
+# --- a batch: one claim, each snapshot parsed while the one before it is written -----------------
+
+def test_a_batch_gives_each_snapshot_its_own_outcome_and_a_failure_spares_the_next_one(conn):
+    processed_before = store(conn, generate_profile(40, troops=10))
+    etl.process_snapshot(processed_before)
+    good, too_big, unparsable, last = (
+        store(conn, generate_profile(41, troops=10)),
+        store(conn, {"NameCode": "X3", "Troops": {"6001": {"Amount": 10 ** 12}}}),  # fails in PostgreSQL
+        store(conn, {"Name": "no namecode"}),  # fails in pydantic
+        store(conn, generate_profile(42, troops=10)))
+    unknown = "00000000-0000-4000-8000-000000000000"
+    order = [good, too_big, processed_before, unknown, unparsable, last, good]  # SQS may deliver twice
+    outcomes = etl.process_snapshots(order, conn)
+    assert list(outcomes) == [good, too_big, processed_before, unknown, unparsable, last]
+    assert outcomes == {good: etl.Outcome.PROCESSED, too_big: etl.Outcome.FAILED,
+                        processed_before: etl.Outcome.ALREADY_DONE, unknown: etl.Outcome.NOT_FOUND,
+                        unparsable: etl.Outcome.FAILED, last: etl.Outcome.PROCESSED}
+    assert dict(conn.execute("SELECT snapshot_id::text, error_type FROM starforge.etl_errors").fetchall()) == {
+        too_big: "DB_ERROR", unparsable: "PARSE_ERROR"}
+    # The snapshot after each failure was written whole, in its own transaction.
+    assert count(conn, "hero_troops", f"hero_id = (SELECT id FROM starforge.heroes"
+                                      f" WHERE namecode = '{namecode_for(42)}')") == 10
+    assert count(conn, "heroes", "namecode = 'X3'") == 0
+    assert count(conn, "hero_snapshots", "processing") == 0
+
+
+def test_a_batch_writes_what_one_snapshot_at_a_time_writes(conn):
+    snapshot_ids = [store(conn, generate_profile(n, troops=50)) for n in range(43, 48)]
+    assert set(etl.process_snapshots(snapshot_ids, conn).values()) == {etl.Outcome.PROCESSED}
+    batched = dump(conn)
+    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL")
+    for snapshot_id in snapshot_ids:
+        assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
+    assert dump(conn) == batched
+
+
+def test_two_snapshots_of_one_hero_in_a_batch_are_applied_in_order(conn):
+    older = generate_profile(48, troops=10, envelope=False)
+    newer = json.loads(json.dumps(older))
+    dropped = sorted(newer["Troops"])[0]
+    del newer["Troops"][dropped]
+    newer["Level"] = older["Level"] + 1
+    outcomes = etl.process_snapshots([store(conn, older), store(conn, newer)], conn)
+    assert set(outcomes.values()) == {etl.Outcome.PROCESSED}
+    assert conn.execute("SELECT level FROM starforge.heroes").fetchone()[0] == older["Level"] + 1
+    assert count(conn, "hero_troops", f"troop_id = {dropped} AND amount = 0") == 1
+
+
+def test_in_a_batch_a_snapshot_held_by_a_live_worker_or_hit_by_a_deadlock_alone_is_retried(
+        conn, conn_factory, monkeypatch):
+    held, deadlocked, fine = (store(conn, generate_profile(n, troops=10)) for n in (49, 50, 51))
+    deadlocked_namecode = namecode_for(50)
+    real_write = etl.execute_write
+
+    def write(conn, profile_write):
+        if profile_write.hero[-1][1]["namecode"] == deadlocked_namecode:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return real_write(conn, profile_write)
+
+    monkeypatch.setattr(etl, "execute_write", write)
+    with conn_factory() as live_worker:
+        assert isinstance(etl.claim(live_worker, held), etl.Claim)
+        outcomes = etl.process_snapshots([held, deadlocked, fine], conn)
+    assert isinstance(outcomes[held], etl.TransientEtlError) and "another worker" in str(outcomes[held])
+    assert isinstance(outcomes[deadlocked], etl.TransientEtlError) and outcomes[fine] is etl.Outcome.PROCESSED
+    assert snapshot(conn, deadlocked)["processing"] is False  # released for the retry
+    assert snapshot(conn, held)["processing"] is True  # still the live worker's
+    assert count(conn, "etl_errors") == 0
+
+
+def test_when_the_connection_is_lost_mid_batch_the_rest_of_the_batch_is_transient(conn, conn_factory, monkeypatch):
+    first, lost, after = (store(conn, generate_profile(n, troops=10)) for n in (52, 53, 54))
+    lost_namecode = namecode_for(53)
+    real_write = etl.execute_write
+
+    def write(worker_conn, profile_write):
+        if profile_write.hero[-1][1]["namecode"] == lost_namecode:
+            worker_conn.close()
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return real_write(worker_conn, profile_write)
+
+    monkeypatch.setattr(etl, "execute_write", write)
+    with conn_factory() as worker_conn:
+        outcomes = etl.process_snapshots([first, lost, after], worker_conn)
+    assert outcomes[first] is etl.Outcome.PROCESSED
+    assert isinstance(outcomes[lost], etl.TransientEtlError) and isinstance(outcomes[after], etl.TransientEtlError)
+    # Their claims could not be released: they expire after the TTL; nothing was half written.
+    assert snapshot(conn, lost)["processing"] is True and snapshot(conn, after)["processing"] is True
+    assert count(conn, "heroes") == 1 and count(conn, "etl_errors") == 0
+
 @pytest.fixture
 def shared_wog_ids():
     from tests.conftest import SHARED
@@ -262,18 +353,18 @@ def shared_wog_ids():
 
 def test_a_transient_error_releases_the_claim_records_no_etl_error_and_is_retried(conn, monkeypatch):
     snapshot_id = store(conn, generate_profile(11, troops=10))
-    real_write = etl.write_profile
+    real_write = etl.execute_write
 
     def deadlocked(*args, **kwargs):
         raise psycopg.errors.DeadlockDetected("deadlock detected")
 
-    monkeypatch.setattr(etl, "write_profile", deadlocked)
+    monkeypatch.setattr(etl, "execute_write", deadlocked)
     with pytest.raises(etl.TransientEtlError):
         etl.process_snapshot(snapshot_id)
     state = snapshot(conn, snapshot_id)
     assert state["processing"] is False and state["error_count"] == 1
     assert state["last_error"]["permanent"] is False and count(conn, "etl_errors") == 0
-    monkeypatch.setattr(etl, "write_profile", real_write)
+    monkeypatch.setattr(etl, "execute_write", real_write)
     assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
     assert snapshot(conn, snapshot_id)["last_error"] is None
 
@@ -282,14 +373,13 @@ def test_the_batch_handler_reports_only_transient_failures_and_delays_their_retr
     good = store(conn, generate_profile(12, troops=10))
     broken = store(conn, {"no": "namecode"})
     flaky = store(conn, generate_profile(13, troops=10))
-    real_process = etl.process_snapshot
+    real_process = etl.process_snapshots
 
-    def process(snapshot_id, conn=None):
-        if snapshot_id == flaky or str(snapshot_id) == flaky:
-            raise etl.TransientEtlError("database restarting")
-        return real_process(snapshot_id, conn)
+    def process(snapshot_ids, conn=None):
+        outcomes = real_process([s for s in snapshot_ids if str(s) != flaky], conn)
+        return outcomes | {flaky: etl.TransientEtlError("database restarting")}
 
-    monkeypatch.setattr(etl, "process_snapshot", process)
+    monkeypatch.setattr(etl, "process_snapshots", process)
     with mock_aws():
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         worker._sqs.cache_clear()

@@ -1,9 +1,10 @@
-"""The ETL: claim a snapshot, parse its payload, write every hero table set-based, finish.
+"""The ETL: claim a batch of snapshots, parse each payload, write every hero table set-based, finish.
 
-One snapshot is one transaction, and one statement per table (arrays through ``unnest``), sent in a
-pipeline so the whole write costs about one round trip after the hero row. Every upsert changes a
-row only when a value differs, so processing the same snapshot again leaves the tables exactly as
-they were (``updated_at`` included).
+The batch is claimed in one statement. One snapshot is one transaction, and one statement per table
+(arrays through ``unnest``), sent in a pipeline so the whole write costs about one round trip after
+the hero row; while PostgreSQL executes it, the worker parses the next snapshot and builds its
+statements. Every upsert changes a row only when a value differs, so processing the same snapshot
+again leaves the tables exactly as they were (``updated_at`` included).
 
 Sections: a section absent from the payload leaves its table untouched; a section present replaces
 the hero's state. Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -79,23 +81,26 @@ def classify(exc: BaseException) -> ErrorType | None:
 
 # --- claim --------------------------------------------------------------------------------------
 
-# The claim hands over the ProfileData object as JSON text (the SQL twin of ``profile_data_of``), which
-# pydantic validates straight from the text: no Python dict of the whole payload is built first.
+# The claim hands over each ProfileData object as JSON text (the SQL twin of ``profile_data_of``), which
+# pydantic validates straight from the text: no Python dict of the whole payload is built first. The
+# outer SELECT sees the rows as they were before the UPDATE: why a snapshot was not claimed.
 _CLAIM = """
 WITH claimed AS (
     UPDATE starforge.hero_snapshots
     SET processing = true, processing_started_at = now()
-    WHERE id = %(id)s
+    WHERE id = ANY(%(ids)s::uuid[])
       AND processed_at IS NULL
       AND NOT COALESCE((last_error ->> 'permanent')::boolean, false)
       AND (processing IS NOT TRUE OR processing_started_at < now() - make_interval(secs => %(ttl)s))
-    RETURNING CASE WHEN jsonb_typeof(raw -> 'result') = 'object' AND raw -> 'result' ? 'ProfileData'
+    RETURNING id,
+              CASE WHEN jsonb_typeof(raw -> 'result') = 'object' AND raw -> 'result' ? 'ProfileData'
                    THEN raw #> '{result,ProfileData}' ELSE raw END::text AS profile_json,
               created_at
 )
-SELECT claimed.profile_json, claimed.created_at, claimed.profile_json IS NOT NULL AS won
-FROM starforge.hero_snapshots s LEFT JOIN claimed ON true
-WHERE s.id = %(id)s
+SELECT s.id::text, claimed.profile_json, claimed.created_at, claimed.id IS NOT NULL AS won,
+       s.processed_at IS NOT NULL OR COALESCE((s.last_error ->> 'permanent')::boolean, false) AS done
+FROM starforge.hero_snapshots s LEFT JOIN claimed ON claimed.id = s.id
+WHERE s.id = ANY(%(ids)s::uuid[])
 """
 
 
@@ -105,22 +110,31 @@ class Claim:
     created_at: datetime
 
 
+def snapshot_key(snapshot_id: UUID | str) -> str:
+    """The id as the claim and the results spell it (a UUID's canonical text)."""
+    return str(snapshot_id if isinstance(snapshot_id, UUID) else UUID(snapshot_id))
+
+
+def claim_batch(conn: psycopg.Connection, snapshot_ids: Iterable[UUID | str]
+                ) -> dict[str, Claim | Outcome | TransientEtlError]:
+    """Atomically take the snapshots for processing, in one statement. A claim older than the TTL
+    belongs to a crashed worker and can be taken over. For each id (in the order given): its claim, or
+    why there is nothing to do, or a ``TransientEtlError`` while another live worker holds it."""
+    keys = list(dict.fromkeys(map(snapshot_key, snapshot_ids)))
+    # Sorted, so that workers claiming overlapping batches lock the rows in the same order.
+    rows = conn.execute(_CLAIM, {"ids": sorted(keys), "ttl": settings().claim_ttl_seconds}).fetchall()
+    found = {key: (Claim(profile_json, created_at) if won else Outcome.ALREADY_DONE if done else
+                   TransientEtlError(f"snapshot {key} is being processed by another worker"))
+             for key, profile_json, created_at, won, done in rows}
+    return {key: found.get(key, Outcome.NOT_FOUND) for key in keys}
+
+
 def claim(conn: psycopg.Connection, snapshot_id: UUID | str) -> Claim | Outcome:
-    """Atomically take the snapshot for processing. A claim older than the TTL belongs to a crashed
-    worker and can be taken over. Returns the claim, or why there is nothing to do; raises
-    ``TransientEtlError`` while another live worker holds it."""
-    row = conn.execute(_CLAIM, {"id": snapshot_id, "ttl": settings().claim_ttl_seconds}).fetchone()
-    if row is None:
-        return Outcome.NOT_FOUND
-    profile_json, created_at, won = row
-    if won:
-        return Claim(profile_json, created_at)
-    state = conn.execute(
-        "SELECT processed_at IS NOT NULL OR COALESCE((last_error ->> 'permanent')::boolean, false)"
-        " FROM starforge.hero_snapshots WHERE id = %s", (snapshot_id,)).fetchone()
-    if state and state[0]:
-        return Outcome.ALREADY_DONE
-    raise TransientEtlError(f"snapshot {snapshot_id} is being processed by another worker")
+    """``claim_batch`` of one snapshot; raises ``TransientEtlError`` while another live worker holds it."""
+    taken = claim_batch(conn, [snapshot_id])[snapshot_key(snapshot_id)]
+    if isinstance(taken, TransientEtlError):
+        raise taken
+    return taken
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -451,21 +465,24 @@ def _timestamp(epoch_ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc) if epoch_ms is not None else None
 
 
-def write_profile(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_created_at: datetime,
-                  profile: ProfileData) -> UUID:
-    """Every table the profile feeds, in the caller's transaction, pipelined: one round trip up to the
-    hero id, one for the rest. Returns the hero id."""
-    with conn.pipeline():
-        return _write_pipelined(conn, snapshot_id, snapshot_created_at, profile)
+@dataclass(frozen=True)
+class ProfileWrite:
+    """A parsed profile as the statements that write it, parameters built: ``hero`` upserts the guild,
+    the user and the hero (the last returns the hero's id); each of ``tables`` takes ``%(hero_id)s``."""
+
+    hero: list[tuple[str, dict[str, Any]]]
+    tables: list[tuple[str, dict[str, Any]]]
 
 
-def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot_created_at: datetime,
-                     profile: ProfileData) -> UUID:
+def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profile: ProfileData) -> ProfileWrite:
+    """Every statement the profile needs, built without a connection (so that it can be done while
+    PostgreSQL is busy with another snapshot)."""
     namecode = profile.name_code
+    hero: list[tuple[str, dict[str, Any]]] = []
     if profile.guild_id:
-        conn.execute(_UPSERT_GUILD, {"external_id": profile.guild_id, "name": profile.guild_name or profile.guild_id})
-    conn.execute(_UPSERT_USER, {"namecode": namecode, "username": profile.username})
-    hero_id = conn.execute(_UPSERT_HERO, {
+        hero.append((_UPSERT_GUILD, {"external_id": profile.guild_id, "name": profile.guild_name or profile.guild_id}))
+    hero.append((_UPSERT_USER, {"namecode": namecode, "username": profile.username}))
+    hero.append((_UPSERT_HERO, {
         "namecode": namecode, "external_id": profile.external_id, "name": profile.name,
         "name_lower": profile.name.lower() if profile.name else None,
         "username": profile.username, "level": profile.level, "race": profile.race, "gender": profile.gender,
@@ -478,74 +495,86 @@ def _write_pipelined(conn: psycopg.Connection, snapshot_id: UUID | str, snapshot
         "summary": _json({"snapshot_id": str(snapshot_id), "troops": len(profile.troops or {}),
                           "pets": len(profile.pets or {})}),
         "extras": _json(profile.extras),
-    }).fetchone()[0]
-    hero = {"hero_id": hero_id}
+    }))
+    tables: list[tuple[str, dict[str, Any]]] = []
 
     if profile.troops is not None:
-        conn.execute(_UPSERT_TROOPS, hero | _columns(
+        tables.append((_UPSERT_TROOPS, _columns(
             ((tid, t.amount, t.level, t.current_rarity, t.fusion_cards, t.orb_fusion_cards, t.traits_owned,
               t.invasions, t.shiny_level_progress, t.orbs_used, t.extras)
              for tid, t in profile.troops.items()),
             ("troop_id", "amount", "level", "current_rarity", "fusion_cards", "orb_fusion_cards", "traits_owned",
-             "invasions", "shiny_level_progress", "orbs_used", "extra"), ("orbs_used", "extra")))
+             "invasions", "shiny_level_progress", "orbs_used", "extra"), ("orbs_used", "extra"))))
 
     if profile.pets is not None:
-        conn.execute(_UPSERT_PETS, hero | _columns(
+        tables.append((_UPSERT_PETS, _columns(
             ((pid, p.amount, p.level, p.xp, p.orb_fusion_cards, p.orbs_used, p.ascension_level, p.extras)
              for pid, p in profile.pets.items()),
             ("pet_id", "amount", "level", "xp", "orb_fusion_cards", "orbs_used", "ascension_level", "extra"),
-            ("orbs_used", "extra")))
+            ("orbs_used", "extra"))))
 
     if profile.artifacts is not None:
-        conn.execute(_UPSERT_ARTIFACTS, hero | _columns(
+        tables.append((_UPSERT_ARTIFACTS, _columns(
             ((aid, a.level, a.xp, a.extras) for aid, a in profile.artifacts.items()),
-            ("artifact_id", "level", "xp", "extra"), ("extra",)))
+            ("artifact_id", "level", "xp", "extra"), ("extra",))))
 
     if profile.kingdom_levels is not None or profile.progress is not None:
         levels, progress = profile.kingdom_levels or {}, profile.progress or {}
         kingdom_ids = _kingdom_ids(profile)
-        conn.execute(_UPSERT_KINGDOM_PROGRESS, hero | _columns(
+        tables.append((_UPSERT_KINGDOM_PROGRESS, _columns(
             ((kid, p.status, p.income, p.challenge_tier, p.invasions, p.power_rank, p.tasks, p.explore,
               p.trials_team, p.extras | ({"KingdomLevel": levels[kid]} if kid in levels else {}))
              for kid in kingdom_ids for p in [progress.get(kid) or KingdomProgress()]),
             ("kingdom_id", "status", "income", "challenge_tier", "invasions", "power_rank", "tasks", "explore",
-             "trials_team", "extra"), ("tasks", "explore", "trials_team", "extra")))
+             "trials_team", "extra"), ("tasks", "explore", "trials_team", "extra"))))
 
     if profile.teams is not None:
-        conn.execute(_REPLACE_TEAMS, hero | _columns(
+        tables.append((_REPLACE_TEAMS, _columns(
             ((t.name, t.banner, t.team_level, t.class_name, t.override_data | t.extras) for t in profile.teams),
-            ("name", "banner", "team_level", "class", "override_data"), ("override_data",)))
-        conn.execute(_REPLACE_TEAM_TROOPS, hero | _columns(
+            ("name", "banner", "team_level", "class", "override_data"), ("override_data",))))
+        tables.append((_REPLACE_TEAM_TROOPS, _columns(
             ((n, position, troop) for n, t in enumerate(profile.teams, 1)
              for position, troop in enumerate(t.troops)),
-            ("team_n", "position", "troop_id")))
+            ("team_n", "position", "troop_id"))))
 
     if profile.pvp_regions is not None:
-        conn.execute(_UPSERT_PVP_REGIONS, hero | _columns(
+        tables.append((_UPSERT_PVP_REGIONS, _columns(
             ((rid, r.team, r.stats, r.most_used_troop, r.extras) for rid, r in profile.pvp_regions.items()),
             ("region_id", "team", "stats", "most_used_troop", "extras"),
-            ("team", "stats", "most_used_troop", "extras")))
+            ("team", "stats", "most_used_troop", "extras"))))
 
     if profile.pvp_stats is not None:
         stats = profile.pvp_stats
-        conn.execute(_UPSERT_PVP_STATS, hero | {
+        tables.append((_UPSERT_PVP_STATS, {
             "invades_won": stats.invades_won, "invades_lost": stats.invades_lost,
             "defends_won": stats.defends_won, "defends_lost": stats.defends_lost,
             "most_invaded_kingdom": _json_or_none(stats.most_invaded_kingdom),
             "most_used_troop": _json_or_none(stats.most_used_troop),
             "raw": _json(stats.model_dump(by_alias=True)),
-        })
+        }))
 
     if profile.class_data is not None:
-        conn.execute(_UPSERT_CLASS_DATA, hero | _columns(
-            ((name, data) for name, data in profile.class_data.items()), ("class_name", "data"), ("data",)))
+        tables.append((_UPSERT_CLASS_DATA, _columns(
+            ((name, data) for name, data in profile.class_data.items()), ("class_name", "data"), ("data",))))
 
-    conn.execute(_PLACEHOLDERS, _catalog_ids(profile))
-    conn.execute(_UPSERT_SUMMARY, hero | {
+    tables.append((_PLACEHOLDERS, _catalog_ids(profile)))
+    tables.append((_UPSERT_SUMMARY, {
         "pvp_tier": profile.pvp_tier, "snapshot_id": str(snapshot_id),
         "last_seen": _timestamp(profile.server_time) or snapshot_created_at,
-    })
-    conn.execute(_FINISH, {"snapshot_id": snapshot_id, "namecode": namecode, "server_time": profile.server_time})
+    }))
+    tables.append((_FINISH, {"snapshot_id": snapshot_id, "namecode": namecode, "server_time": profile.server_time}))
+    return ProfileWrite(hero, tables)
+
+
+def execute_write(conn: psycopg.Connection, write: ProfileWrite) -> UUID:
+    """Send the write in the caller's pipeline and transaction: one round trip up to the hero's id,
+    then every table's statement without waiting. Returns the hero id."""
+    *head, (hero_sql, hero_params) = write.hero
+    for statement, params in head:
+        conn.execute(statement, params)
+    hero_id = conn.execute(hero_sql, hero_params).fetchone()[0]
+    for statement, params in write.tables:
+        conn.execute(statement, params | {"hero_id": hero_id})
     return hero_id
 
 
@@ -577,35 +606,81 @@ def _retry_later(conn: psycopg.Connection, exc: BaseException, message: str) -> 
     so that the container's next call opens a fresh one."""
     if stale_prepared_statement(exc):
         conn.close()
-    return TransientEtlError(message)
+    error = TransientEtlError(message)
+    error.__cause__ = exc
+    return error
 
 
-def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = None) -> Outcome:
-    """Claim, parse, write, finish. Raises ``TransientEtlError`` when a retry may succeed."""
-    conn = conn or db.connection()
+def _failed(conn: psycopg.Connection, snapshot_id: str, exc: Exception) -> Outcome | TransientEtlError:
+    """Record why the snapshot failed and release its claim: a permanent error is ``FAILED``, anything
+    else the ``TransientEtlError`` that leaves its message to SQS."""
+    error_type = classify(exc)
+    log.warning("snapshot %s failed (%s): %s", snapshot_id, error_type.value if error_type else "transient", exc)
     try:
-        taken = claim(conn, snapshot_id)
+        record_error(conn, snapshot_id, exc, error_type)
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        log.exception("could not record the error of snapshot %s; its claim expires after the TTL", snapshot_id)
+        if error_type is not None:
+            return _retry_later(conn, exc, f"snapshot {snapshot_id}: error not recorded")
+    if error_type is None:
+        return _retry_later(conn, exc, f"snapshot {snapshot_id}: {type(exc).__name__}: {exc}")
+    return Outcome.FAILED
+
+
+def _prepare(snapshot_id: str, taken: Claim) -> tuple[str, ProfileWrite | Exception]:
+    """Parse a claimed snapshot and build its write; a failure is kept, to be recorded in its turn."""
+    try:
+        return snapshot_id, prepare_write(snapshot_id, taken.created_at, parse(taken.profile_json))
+    except Exception as exc:
+        return snapshot_id, exc
+
+
+def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connection | None = None
+                      ) -> dict[str, Outcome | TransientEtlError]:
+    """Claim the snapshots in one statement, then parse and write each claimed one in its own
+    transaction, in the order given. The next snapshot is parsed and its statements built while
+    PostgreSQL executes the current one's, so the worker's CPU and the database's overlap.
+
+    Returns each snapshot's outcome by ``snapshot_key``; a ``TransientEtlError`` means a retry may
+    succeed (its claim is released, or expires after the TTL if the connection is gone)."""
+    conn = conn or db.connection()
+    keys = list(dict.fromkeys(map(snapshot_key, snapshot_ids)))
+    try:
+        claims = claim_batch(conn, keys)
     except psycopg.Error as exc:
         if classify(exc) is not None:
             raise
-        raise _retry_later(conn, exc, f"could not claim snapshot {snapshot_id}: {exc}") from exc
-    if not isinstance(taken, Claim):
-        log.info("snapshot %s: %s", snapshot_id, taken.value)
-        return taken
-    try:
-        profile = parse(taken.profile_json)
-        with conn.transaction():
-            write_profile(conn, snapshot_id, taken.created_at, profile)
-    except Exception as exc:
-        error_type = classify(exc)
-        log.warning("snapshot %s failed (%s): %s", snapshot_id, error_type.value if error_type else "transient", exc)
+        error = _retry_later(conn, exc, f"could not claim snapshots: {exc}")
+        return dict.fromkeys(keys, error)
+    results: dict[str, Outcome | TransientEtlError] = {}
+    pending: deque[tuple[str, Claim]] = deque()
+    for key, taken in claims.items():
+        if isinstance(taken, Claim):
+            pending.append((key, taken))
+        else:
+            log.info("snapshot %s: %s", key, taken)
+            results[key] = taken
+    upcoming = None
+    while pending or upcoming:
+        snapshot_id, write = upcoming or _prepare(*pending.popleft())
+        upcoming = None
         try:
-            record_error(conn, snapshot_id, exc, error_type)
-        except (psycopg.OperationalError, psycopg.InterfaceError):
-            log.exception("could not record the error of snapshot %s; its claim expires after the TTL", snapshot_id)
-            if error_type is not None:
-                raise TransientEtlError(f"snapshot {snapshot_id}: error not recorded") from exc
-        if error_type is None:
-            raise _retry_later(conn, exc, f"snapshot {snapshot_id}: {type(exc).__name__}: {exc}") from exc
-        return Outcome.FAILED
-    return Outcome.PROCESSED
+            if isinstance(write, Exception):
+                raise write
+            with conn.pipeline(), conn.transaction():
+                execute_write(conn, write)
+                if pending:
+                    upcoming = _prepare(*pending.popleft())
+        except Exception as exc:
+            results[snapshot_id] = _failed(conn, snapshot_id, exc)
+        else:
+            results[snapshot_id] = Outcome.PROCESSED
+    return {key: results[key] for key in keys}
+
+
+def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = None) -> Outcome:
+    """``process_snapshots`` of one snapshot; raises ``TransientEtlError`` when a retry may succeed."""
+    result = process_snapshots([snapshot_id], conn)[snapshot_key(snapshot_id)]
+    if isinstance(result, TransientEtlError):
+        raise result
+    return result

@@ -1,4 +1,4 @@
-"""The ETL queue consumer: one SQS record is one snapshot job.
+"""The ETL queue consumer: one SQS record is one snapshot job, and a batch is processed together.
 
 Batches go through powertools' ``BatchProcessor``, so a failed record is reported in
 ``batchItemFailures`` and only it comes back. A transient failure also pushes the message's
@@ -52,25 +52,34 @@ def _delay_retry(record: SQSRecord) -> None:
         logger.exception("could not delay the retry of message %s", record.message_id)
 
 
-def handle_record(record: SQSRecord) -> str:
+def _job(record: SQSRecord) -> SnapshotJob | None:
     try:
-        job = SnapshotJob.model_validate_json(record.body)
+        return SnapshotJob.model_validate_json(record.body)
     except ValidationError:
-        # Nothing to retry and no snapshot to blame: log it and let the message go.
-        logger.error("malformed ETL message dropped", extra={"message_id": record.message_id})
-        metrics.add_metric("StarforgeMalformedJobs", MetricUnit.Count, 1)
-        return "malformed"
-    try:
-        outcome = etl.process_snapshot(job.snapshot_id)
-    except etl.TransientEtlError:
-        metrics.add_metric("StarforgeEtlRetries", MetricUnit.Count, 1)
-        _delay_retry(record)
-        raise
-    metrics.add_metric(f"StarforgeSnapshots_{outcome.value}", MetricUnit.Count, 1)
-    logger.info("snapshot done", extra={"snapshot_id": str(job.snapshot_id), "outcome": outcome.value})
-    return outcome.value
+        return None
 
 
 def handle_batch(event: dict, context: Any) -> dict:
+    """The whole batch's snapshots go to ``etl.process_snapshots`` at once (one claim, and each
+    snapshot parsed while the previous one is written); then each record reports its own outcome."""
+    jobs = {record.message_id: _job(record) for record in map(SQSRecord, event["Records"])}
+    outcomes = etl.process_snapshots(job.snapshot_id for job in jobs.values() if job)
+
+    def handle_record(record: SQSRecord) -> str:
+        job = jobs[record.message_id]
+        if job is None:
+            # Nothing to retry and no snapshot to blame: log it and let the message go.
+            logger.error("malformed ETL message dropped", extra={"message_id": record.message_id})
+            metrics.add_metric("StarforgeMalformedJobs", MetricUnit.Count, 1)
+            return "malformed"
+        outcome = outcomes[etl.snapshot_key(job.snapshot_id)]
+        if isinstance(outcome, etl.TransientEtlError):
+            metrics.add_metric("StarforgeEtlRetries", MetricUnit.Count, 1)
+            _delay_retry(record)
+            raise outcome
+        metrics.add_metric(f"StarforgeSnapshots_{outcome.value}", MetricUnit.Count, 1)
+        logger.info("snapshot done", extra={"snapshot_id": str(job.snapshot_id), "outcome": outcome.value})
+        return outcome.value
+
     return process_partial_response(event=event, record_handler=handle_record,
                                     processor=BatchProcessor(event_type=EventType.SQS), context=context)
