@@ -5,9 +5,10 @@
 Runs against an embedded PostgreSQL it starts in a temporary folder (and removes). The ingest path is
 measured in-process, from request body to answer, with the local in-process queue standing in for
 SQS (the access check in front of the route is not part of it). The ETL runs on one worker and one
-connection, as one Lambda would; next to its profiles/s the bench prints this process's CPU per
-profile, the part that is not waiting for PostgreSQL. The COPY baseline writes the same troop rows
-into a table shaped like hero_troops, in the same run.
+connection, as one Lambda would, in batches of the size template.yaml gives its SQS trigger; next to
+its profiles/s the bench prints this process's CPU per profile, the part that is not waiting for
+PostgreSQL. The COPY baseline writes the same troop rows into a table shaped like hero_troops, in the
+same run.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def spread(rates: list[float]) -> str:
     return f"median {statistics.median(rates):,.0f} (runs {min(rates):,.0f}-{max(rates):,.0f})"
 
 
-def bench_etl(conn: psycopg.Connection, count: int, rounds: int) -> None:
+def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int) -> None:
     # Payloads are made one at a time and dropped once stored: a Lambda's heap holds none of them, and
     # hundreds of live payload dicts would make every garbage collection in the timed loop slower.
     def store(make_payload: Callable[[int], dict]) -> list[str]:
@@ -123,8 +124,9 @@ def bench_etl(conn: psycopg.Connection, count: int, rounds: int) -> None:
         gc.collect()
         started, cpu_started = time.perf_counter(), time.process_time()
         with GcPauses() as pauses:
-            for snapshot_id in snapshot_ids:
-                assert etl.process_snapshot(snapshot_id, conn) is etl.Outcome.PROCESSED
+            for first in range(0, len(snapshot_ids), batch_size):
+                outcomes = etl.process_snapshots(snapshot_ids[first:first + batch_size], conn)
+                assert set(outcomes.values()) == {etl.Outcome.PROCESSED}, outcomes
         count = len(snapshot_ids)
         return EtlRound(count / (time.perf_counter() - started),
                         (time.process_time() - cpu_started) * 1000 / count, pauses.seconds * 1000 / count)
@@ -210,7 +212,8 @@ def main() -> None:
                                if key.startswith(("DB_", "STARFORGE_"))
                                and key not in ("DB_SECRET_ARN", "STARFORGE_ETL_QUEUE_URL")})
             reload_settings()
-            bench_etl(db.connection(), args.profiles, args.rounds)
+            etl_trigger = next(t for t in app.queue_triggers if t.function == "StarforgeEtlFunction")
+            bench_etl(db.connection(), args.profiles, args.rounds, etl_trigger.batch_size)
         finally:
             db.reset()
             server.stop()
