@@ -70,3 +70,10 @@ def test_int4_arrays_arrive_as_the_same_int4_array(database, values):
 @pytest.mark.parametrize("values", [[1, None], [1, 2**31], [1.5], ["7"], [True, 2]])
 def test_values_that_are_not_int4_are_left_to_psycopg(database, values):
     assert db.int4_array(values) is values
+
+
+@pytest.mark.parametrize("value", [{"Name": "Zoë", "Troops": [1, 2.5, None, True], "Extra": {}}, [2**70, -1]])
+def test_jsonb_text_is_compact_utf8_and_arrives_as_the_same_value(database, value):
+    text = db.jsonb_text(value)  # the 70-bit integer goes through the json module
+    assert ", " not in text and "\\u" not in text
+    assert db.connection().execute("SELECT %s::jsonb", (text,)).fetchone()[0] == value

@@ -7,11 +7,13 @@ transaction is explicit: ``with transaction() as conn: ...``.
 
 from __future__ import annotations
 
+import json
 import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import orjson
 import psycopg
 from psycopg import postgres
 from psycopg.adapt import Dumper
@@ -89,6 +91,16 @@ def transaction() -> Iterator[psycopg.Connection]:
 
 
 _INT4 = postgres.types["int4"]
+
+
+def jsonb_text(value: object) -> str:
+    """``value`` as compact JSON text, for a ``jsonb`` parameter. orjson writes it 5-10 times faster than
+    the json module (for a 700-troop profile's JSON columns: 0.6 of the ETL's 1.5 ms of statement
+    building); an integer beyond 64 bits, which orjson refuses, goes through the json module."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class Int4Array(bytes):

@@ -19,7 +19,6 @@ retried).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -449,13 +448,13 @@ WHERE id = %(snapshot_id)s
 def _json(value: Any) -> str:
     if not value:
         return "[]" if isinstance(value, list) else "{}"
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return db.jsonb_text(value)
 
 
 def _columns(rows: Iterable[tuple], names: tuple[str, ...], documents: tuple[str, ...] = ()) -> dict[str, Any]:
     """Rows to one parameter per column for ``unnest``: a list (sent as a binary array), or for a JSON
     column in ``documents`` one JSON array text, which ``starforge.jsonb_elements`` turns into a
-    ``jsonb[]`` (one json.dumps per column instead of one per value)."""
+    ``jsonb[]`` (one JSON text per column instead of one per value)."""
     columns = list(zip(*rows)) or [()] * len(names)
     return {name: _json(list(values)) if name in documents else db.int4_array(list(values))
             for name, values in zip(names, columns)}

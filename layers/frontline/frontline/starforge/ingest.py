@@ -115,7 +115,7 @@ def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") 
             return error(400, "invalid_json", "the body is not valid JSON")
         return error(400, "invalid_request", describe(exc))
 
-    raw = json.dumps(request.payload, separators=(",", ":"), ensure_ascii=False)
+    raw = db.jsonb_text(request.payload)
     raw_bytes = raw.encode()
     content_hash = hashlib.sha256(raw_bytes).hexdigest()
     profile = profile_data_of(request.payload)
