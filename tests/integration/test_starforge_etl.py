@@ -97,17 +97,27 @@ def test_missing_sections_leave_their_tables_alone_and_new_keys_are_kept(conn):
     assert conn.execute("SELECT extras FROM starforge.heroes").fetchone()[0] == {"BrandNewSection": {"Answer": 42}}
 
 
-def test_troops_no_longer_in_the_profile_are_zeroed_not_deleted(conn):
+def test_troops_and_pets_no_longer_in_the_profile_are_zeroed_not_deleted(conn):
     profile = generate_profile(4, troops=20, envelope=False)
     etl.process_snapshot(store(conn, profile))
     dropped = sorted(profile["Troops"])[:5]
-    for troop_id in dropped:
-        del profile["Troops"][troop_id]
+    removed = {troop_id: profile["Troops"].pop(troop_id) for troop_id in dropped}
+    dropped_pets = sorted(profile["Pets"])[:3]
+    for pet_id in dropped_pets:
+        del profile["Pets"][pet_id]
     etl.process_snapshot(store(conn, profile))
-    assert count(conn, "hero_troops") == 20
-    assert count(conn, "hero_troops", f"troop_id IN ({','.join(dropped)}) AND amount = 0") == 5
+    assert count(conn, "hero_troops") == 20 and count(conn, "hero_pets") == 100
+    in_dropped = f"troop_id IN ({','.join(dropped)})"
+    assert dict(conn.execute(f"SELECT troop_id::text, level FROM starforge.hero_troops WHERE {in_dropped}"
+                             " AND amount = 0").fetchall()) == {t: troop["Level"] for t, troop in removed.items()}
+    assert count(conn, "hero_pets", f"pet_id IN ({','.join(dropped_pets)}) AND amount = 0") == 3
     top = conn.execute("SELECT top_troops FROM starforge.user_profile_summary").fetchone()[0]
     assert not {t["troop_id"] for t in top} & {int(t) for t in dropped}
+    # A troop owned again is updated in place.
+    profile["Troops"][dropped[0]] = removed[dropped[0]] | {"Amount": 3}
+    etl.process_snapshot(store(conn, profile))
+    assert count(conn, "hero_troops") == 20 and count(conn, "hero_troops", f"{in_dropped} AND amount = 0") == 4
+    assert count(conn, "hero_troops", f"troop_id = {dropped[0]} AND amount = 3") == 1
 
 
 def test_a_3_mb_login_payload_is_processed(conn):
