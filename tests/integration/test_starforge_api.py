@@ -158,11 +158,20 @@ def test_a_body_over_the_limit_is_413_and_stores_nothing(starforge, conn, monkey
     (b'{"source": "login", "payload": {"NameCode": "\xff\xfe"}}', "invalid_json"),  # not UTF-8
     ('{"source": "login", "namecode": "A\\u0000B", "payload": {"x": 1}}', "invalid_value"),  # NUL: unstorable
     ('{"source": "login", "payload": {"NameCode": "A\\u0000B"}}', "invalid_value"),
+    ('{"source": "login", "payload": {"NameCode": "N1", "Attack": NaN}}', "invalid_json"),  # not JSON
+    ('{"source": "login", "payload": {"NameCode": "N1", "Stats": [1, -Infinity]}}', "invalid_json"),
 ])
 def test_bad_bodies_are_400_and_store_nothing(starforge, conn, body, code):
     status, answer, _ = call("POST", "/api/v1/snapshots", body)
     assert status == 400 and answer["error"]["code"] == code and answer["error"]["request_id"]
     assert snapshot_count(conn) == 0
+
+
+def test_nan_and_infinity_inside_strings_are_just_text(starforge, conn):
+    status, answer, _ = call("POST", "/api/v1/snapshots",
+                             '{"source": "login", "payload": {"NameCode": "N2", "Name": "NaNa Infinity"}}')
+    assert status == 202, answer
+    assert conn.execute("SELECT raw ->> 'Name' FROM starforge.hero_snapshots").fetchone()[0] == "NaNa Infinity"
 
 
 def test_a_queue_failure_is_503_and_leaves_no_snapshot(starforge, conn, monkeypatch):

@@ -101,6 +101,16 @@ SELECT id, false FROM recent
 _FORGET_SNAPSHOT = "DELETE FROM starforge.hero_snapshots WHERE id = %s"
 
 
+def _json_numbers_only(payload: Any) -> bool:
+    """False when the payload holds NaN or an infinity: pydantic's parser accepts them, JSON (and
+    jsonb) does not. Only checked when the body has such a token, inside a string or not."""
+    try:
+        json.dumps(payload, allow_nan=False)
+    except ValueError:
+        return False
+    return True
+
+
 def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") -> Answer:
     cfg = settings()
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
@@ -114,6 +124,8 @@ def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") 
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             return error(400, "invalid_json", "the body is not valid JSON")
         return error(400, "invalid_request", describe(exc))
+    if (b"NaN" in body or b"Infinity" in body) and not _json_numbers_only(request.payload):
+        return error(400, "invalid_json", "the body is not valid JSON: NaN and Infinity are not JSON numbers")
 
     raw = db.jsonb_text(request.payload)
     raw_bytes = raw.encode()
