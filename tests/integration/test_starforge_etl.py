@@ -43,8 +43,21 @@ def count(conn, table: str, where: str = "true") -> int:
 
 
 def dump(conn) -> dict[str, list]:
-    return {t: conn.execute(f"SELECT to_jsonb(x) FROM starforge.{t} x ORDER BY 1::text").fetchall()
-            for t in HERO_TABLES}
+    return {t: conn.execute(f"SELECT to_jsonb(x) FROM starforge.{t} x ORDER BY 1").fetchall() for t in HERO_TABLES}
+
+
+def comparable(tables: dict[str, list]) -> dict[str, list]:
+    """A dump without what differs between two runs on new heroes: ids and times."""
+    ignored = {"id", "hero_id", "user_id", "team_id", "guild_id", "created_at", "updated_at", "cached_at", "extra"}
+    return {t: sorted(json.dumps({k: v for k, v in row[0].items() if k not in ignored}, sort_keys=True)
+                      for row in rows) for t, rows in tables.items() if t not in ("teams", "team_troops")}
+
+
+def forget_heroes(conn) -> None:
+    """Empty the hero tables and mark every snapshot unprocessed, as before a first run."""
+    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL")
+    conn.execute("TRUNCATE starforge.user_profile_summary, starforge.heroes, starforge.troop_catalog,"
+                 " starforge.pet_catalog, starforge.artifact_catalog, starforge.kingdom_catalog CASCADE")
 
 
 def snapshot(conn, snapshot_id: str) -> dict:
@@ -167,19 +180,13 @@ def test_the_etl_with_server_side_prepared_statements_stores_the_same(conn, monk
     for snapshot_id in snapshot_ids:
         etl.process_snapshot(snapshot_id)
     unprepared = dump(conn)
-    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL")
-    conn.execute("TRUNCATE starforge.user_profile_summary, starforge.heroes, starforge.troop_catalog,"
-                 " starforge.pet_catalog, starforge.artifact_catalog, starforge.kingdom_catalog CASCADE")
+    forget_heroes(conn)
     worker_conn = prepared_statements_on(monkeypatch)
     assert worker_conn.prepare_threshold == db.PREPARE_THRESHOLD
     for snapshot_id in snapshot_ids:
         assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
     prepared = worker_conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
     assert prepared >= 10  # claim, hero, every section, placeholders, summary, finish
-    ignored = {"id", "hero_id", "user_id", "team_id", "guild_id", "created_at", "updated_at", "cached_at", "extra"}
-    def comparable(tables):  # new heroes got new ids: compare everything else
-        return {t: sorted(json.dumps({k: v for k, v in row[0].items() if k not in ignored}, sort_keys=True)
-                          for row in rows) for t, rows in tables.items() if t not in ("teams", "team_troops")}
     assert comparable(dump(conn)) == comparable(unprepared)
     db.reset()
 
@@ -291,10 +298,15 @@ def test_a_batch_writes_what_one_snapshot_at_a_time_writes(conn):
     snapshot_ids = [store(conn, generate_profile(n, troops=50)) for n in range(43, 48)]
     assert set(etl.process_snapshots(snapshot_ids, conn).values()) == {etl.Outcome.PROCESSED}
     batched = dump(conn)
-    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL")
+    forget_heroes(conn)
     for snapshot_id in snapshot_ids:
         assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
-    assert dump(conn) == batched
+    assert comparable(dump(conn)) == comparable(batched)
+    # And the batch again over what it wrote changes nothing, updated_at included.
+    before = dump(conn)
+    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL")
+    assert set(etl.process_snapshots(snapshot_ids, conn).values()) == {etl.Outcome.PROCESSED}
+    assert dump(conn) == before
 
 
 def test_two_snapshots_of_one_hero_in_a_batch_are_applied_in_order(conn):
@@ -350,6 +362,53 @@ def test_when_the_connection_is_lost_mid_batch_the_rest_of_the_batch_is_transien
     # Their claims could not be released: they expire after the TTL; nothing was half written.
     assert snapshot(conn, lost)["processing"] is True and snapshot(conn, after)["processing"] is True
     assert count(conn, "heroes") == 1 and count(conn, "etl_errors") == 0
+
+
+def test_an_error_that_surfaces_at_the_commit_spares_the_snapshot_prepared_meanwhile(conn, monkeypatch):
+    failing, after = store(conn, generate_profile(56, troops=10)), store(conn, generate_profile(57, troops=10))
+    real_write = etl.execute_write
+
+    def write(worker_conn, profile_write):
+        hero_id = real_write(worker_conn, profile_write)
+        if profile_write.hero[-1][1]["namecode"] == namecode_for(56):
+            worker_conn.execute("SELECT 1 / 0")  # its error arrives with the pipeline's results
+        return hero_id
+
+    monkeypatch.setattr(etl, "execute_write", write)
+    assert etl.process_snapshots([failing, after], conn) == {failing: etl.Outcome.FAILED,
+                                                            after: etl.Outcome.PROCESSED}
+    assert conn.execute("SELECT error_type FROM starforge.etl_errors").fetchall() == [("DB_ERROR",)]
+    assert count(conn, "heroes") == 1 and count(conn, "hero_troops") == 10
+
+
+def test_an_error_that_cannot_be_recorded_is_transient_and_the_batch_goes_on(conn, monkeypatch):
+    unrecordable, fine = store(conn, {"Name": "no namecode"}), store(conn, generate_profile(58, troops=10))
+
+    def read_only(*args, **kwargs):
+        raise psycopg.errors.ReadOnlySqlTransaction("cannot execute UPDATE in a read-only transaction")
+
+    monkeypatch.setattr(etl, "record_error", read_only)
+    outcomes = etl.process_snapshots([unrecordable, fine], conn)
+    assert isinstance(outcomes[unrecordable], etl.TransientEtlError) and outcomes[fine] is etl.Outcome.PROCESSED
+
+
+def test_the_containers_connection_lost_mid_batch_is_reopened_for_the_rest(conn, monkeypatch):
+    first, lost, after = (store(conn, generate_profile(n, troops=10)) for n in (59, 60, 61))
+    real_write = etl.execute_write
+
+    def write(worker_conn, profile_write):
+        if profile_write.hero[-1][1]["namecode"] == namecode_for(60):
+            worker_conn.close()
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return real_write(worker_conn, profile_write)
+
+    monkeypatch.setattr(etl, "execute_write", write)
+    lost_connection = db.connection()
+    outcomes = etl.process_snapshots([first, lost, after])
+    assert outcomes[first] is etl.Outcome.PROCESSED and outcomes[after] is etl.Outcome.PROCESSED
+    assert isinstance(outcomes[lost], etl.TransientEtlError)
+    assert lost_connection.closed and not db.connection().closed
+    db.reset()
 
 @pytest.fixture
 def shared_wog_ids():
@@ -411,6 +470,21 @@ def test_the_batch_handler_reports_only_transient_failures_and_delays_their_retr
         assert {m["MessageId"] for m in again} == {m["MessageId"] for m in received} - {flaky_message}
         worker._sqs.cache_clear()
     assert snapshot(conn, good)["processed_at"] and snapshot(conn, broken)["last_error"]["permanent"]
+
+
+def test_a_batch_that_cannot_be_processed_at_all_comes_back_whole_with_the_backoff(conn, monkeypatch):
+    def broken(snapshot_ids, conn=None):
+        raise RuntimeError("a bug")
+
+    delayed = []
+    monkeypatch.setattr(etl, "process_snapshots", broken)
+    monkeypatch.setattr(worker, "_delay_retry", delayed.append)
+    records = [sqs_record("etl", f"m{n}", json.dumps({"snapshot_id": store(conn, {"NameCode": f"B{n}"})}), 1)
+               for n in range(3)]
+    records.append(sqs_record("etl", "not-json", "{oops", 1))
+    result = worker.handle_batch({"Records": records}, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": f"m{n}"} for n in range(3)]}
+    assert [r.message_id for r in delayed] == ["m0", "m1", "m2"]  # the malformed one is still dropped
 
 
 def test_retry_delays_grow_exponentially_up_to_15_minutes():

@@ -67,6 +67,7 @@ def test_a_snapshot_request_needs_a_known_source_and_an_object_payload():
     (psycopg.errors.QueryCanceled("statement timeout"), None),
     (psycopg.errors.LockNotAvailable("lock timeout"), None),
     (psycopg.InterfaceError("connection closed"), None),
+    (psycopg.errors.ReadOnlySqlTransaction("read-only transaction"), None),  # a failover in progress
     (psycopg.errors.ForeignKeyViolation("fk"), etl.ErrorType.FK_VIOLATION),
     (psycopg.errors.NumericValueOutOfRange("too big"), etl.ErrorType.DB_ERROR),
     (psycopg.errors.UniqueViolation("dup"), etl.ErrorType.DB_ERROR),

@@ -10,11 +10,12 @@ Sections: a section absent from the payload leaves its table untouched; a sectio
 the hero's state. Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
 deleted: the row keeps level and history, and every "owners" query filters ``amount > 0``.
 
-Errors: connection loss, deadlocks, serialization failures, lock and statement timeouts, and a
-prepared statement gone stale (the connection is then dropped) are transient. The claim is released
-and ``TransientEtlError`` is raised so SQS redelivers the message later. Anything else is permanent:
-an ``etl_errors`` row, ``error_count + 1``, ``last_error``, and the message is acknowledged (never
-retried).
+Errors: connection loss, deadlocks, serialization failures, lock and statement timeouts, a server
+gone read-only (a failover), and a prepared statement gone stale (the connection is then dropped) are
+transient: the claim is released and the snapshot's outcome is a ``TransientEtlError``, for the
+worker to leave its message to SQS. Anything else is permanent: an ``etl_errors`` row,
+``error_count + 1``, ``last_error``, and the outcome ``FAILED`` (the message is acknowledged, never
+retried). Each snapshot of a batch fails alone.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def stale_prepared_statement(exc: BaseException) -> bool:
 
 def classify(exc: BaseException) -> ErrorType | None:
     """The permanent error type of ``exc``, or None when a retry may succeed."""
-    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) or stale_prepared_statement(exc):
-        return None  # connection, deadlock, serialization, lock/statement timeout, server shutdown, stale plan
+    if (isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, errors.ReadOnlySqlTransaction))
+            or stale_prepared_statement(exc)):
+        return None  # connection, deadlock, serialization, lock/statement timeout, shutdown, failover, stale plan
     if isinstance(exc, ValidationError):
         return ErrorType.PARSE_ERROR
     if isinstance(exc, errors.ForeignKeyViolation):
@@ -120,8 +122,7 @@ def claim_batch(conn: psycopg.Connection, snapshot_ids: Iterable[UUID | str]
     belongs to a crashed worker and can be taken over. For each id (in the order given): its claim, or
     why there is nothing to do, or a ``TransientEtlError`` while another live worker holds it."""
     keys = list(dict.fromkeys(map(snapshot_key, snapshot_ids)))
-    # Sorted, so that workers claiming overlapping batches lock the rows in the same order.
-    rows = conn.execute(_CLAIM, {"ids": sorted(keys), "ttl": settings().claim_ttl_seconds}).fetchall()
+    rows = conn.execute(_CLAIM, {"ids": keys, "ttl": settings().claim_ttl_seconds}).fetchall()
     found = {key: (Claim(profile_json, created_at) if won else Outcome.ALREADY_DONE if done else
                    TransientEtlError(f"snapshot {key} is being processed by another worker"))
              for key, profile_json, created_at, won, done in rows}
@@ -238,15 +239,19 @@ WITH incoming AS (
               shiny_level_progress, orbs_used, extra)
 ), stored AS (
     SELECT * FROM starforge.hero_troops WHERE hero_id = %(hero_id)s
-), changed AS (
-    SELECT COALESCE(i.troop_id, s.troop_id), COALESCE(i.amount, 0), COALESCE(i.level, s.level),
-           COALESCE(i.current_rarity, s.current_rarity), COALESCE(i.fusion_cards, s.fusion_cards),
-           COALESCE(i.orb_fusion_cards, s.orb_fusion_cards), COALESCE(i.traits_owned, s.traits_owned),
-           COALESCE(i.invasions, s.invasions), COALESCE(i.shiny_level_progress, s.shiny_level_progress),
-           CASE WHEN i.troop_id IS NULL THEN s.orbs_used ELSE i.orbs_used END,
-           CASE WHEN i.troop_id IS NULL THEN s.extra ELSE i.extra END
-    FROM incoming i FULL JOIN stored s ON s.troop_id = i.troop_id
-    WHERE CASE WHEN i.troop_id IS NULL THEN s.amount <> 0
+), changed (troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
+            shiny_level_progress, orbs_used, extra) AS (
+    SELECT COALESCE(i.troop_id, s.troop_id), CASE WHEN listed THEN i.amount ELSE 0 END,
+           CASE WHEN listed THEN i.level ELSE s.level END,
+           CASE WHEN listed THEN i.current_rarity ELSE s.current_rarity END,
+           CASE WHEN listed THEN i.fusion_cards ELSE s.fusion_cards END,
+           CASE WHEN listed THEN i.orb_fusion_cards ELSE s.orb_fusion_cards END,
+           CASE WHEN listed THEN i.traits_owned ELSE s.traits_owned END,
+           CASE WHEN listed THEN i.invasions ELSE s.invasions END,
+           CASE WHEN listed THEN i.shiny_level_progress ELSE s.shiny_level_progress END,
+           CASE WHEN listed THEN i.orbs_used ELSE s.orbs_used END, CASE WHEN listed THEN i.extra ELSE s.extra END
+    FROM incoming i FULL JOIN stored s ON s.troop_id = i.troop_id, LATERAL (SELECT i.troop_id IS NOT NULL) AS l (listed)
+    WHERE CASE WHEN NOT listed THEN s.amount <> 0
                WHEN s.troop_id IS NULL THEN true
                ELSE (s.amount, s.level, s.current_rarity, s.fusion_cards, s.orb_fusion_cards, s.traits_owned,
                      s.invasions, s.shiny_level_progress, s.orbs_used, s.extra)
@@ -274,14 +279,15 @@ WITH incoming AS (
         AS t (pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
 ), stored AS (
     SELECT * FROM starforge.hero_pets WHERE hero_id = %(hero_id)s
-), changed AS (
-    SELECT COALESCE(i.pet_id, s.pet_id), COALESCE(i.amount, 0), COALESCE(i.level, s.level), COALESCE(i.xp, s.xp),
-           COALESCE(i.orb_fusion_cards, s.orb_fusion_cards),
-           CASE WHEN i.pet_id IS NULL THEN s.orbs_used ELSE i.orbs_used END,
-           COALESCE(i.ascension_level, s.ascension_level),
-           CASE WHEN i.pet_id IS NULL THEN s.extra ELSE i.extra END
-    FROM incoming i FULL JOIN stored s ON s.pet_id = i.pet_id
-    WHERE CASE WHEN i.pet_id IS NULL THEN s.amount <> 0
+), changed (pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra) AS (
+    SELECT COALESCE(i.pet_id, s.pet_id), CASE WHEN listed THEN i.amount ELSE 0 END,
+           CASE WHEN listed THEN i.level ELSE s.level END, CASE WHEN listed THEN i.xp ELSE s.xp END,
+           CASE WHEN listed THEN i.orb_fusion_cards ELSE s.orb_fusion_cards END,
+           CASE WHEN listed THEN i.orbs_used ELSE s.orbs_used END,
+           CASE WHEN listed THEN i.ascension_level ELSE s.ascension_level END,
+           CASE WHEN listed THEN i.extra ELSE s.extra END
+    FROM incoming i FULL JOIN stored s ON s.pet_id = i.pet_id, LATERAL (SELECT i.pet_id IS NOT NULL) AS l (listed)
+    WHERE CASE WHEN NOT listed THEN s.amount <> 0
                WHEN s.pet_id IS NULL THEN true
                ELSE (s.amount, s.level, s.xp, s.orb_fusion_cards, s.orbs_used, s.ascension_level, s.extra)
                     IS DISTINCT FROM
@@ -630,10 +636,9 @@ def _failed(conn: psycopg.Connection, snapshot_id: str, exc: Exception) -> Outco
     log.warning("snapshot %s failed (%s): %s", snapshot_id, error_type.value if error_type else "transient", exc)
     try:
         record_error(conn, snapshot_id, exc, error_type)
-    except (psycopg.OperationalError, psycopg.InterfaceError):
+    except Exception:  # the connection is gone, or the server refuses writes: try again later
         log.exception("could not record the error of snapshot %s; its claim expires after the TTL", snapshot_id)
-        if error_type is not None:
-            return _retry_later(conn, exc, f"snapshot {snapshot_id}: error not recorded")
+        return _retry_later(conn, exc, f"snapshot {snapshot_id}: {type(exc).__name__}: {exc} (error not recorded)")
     if error_type is None:
         return _retry_later(conn, exc, f"snapshot {snapshot_id}: {type(exc).__name__}: {exc}")
     return Outcome.FAILED
@@ -654,7 +659,10 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
     PostgreSQL executes the current one's, so the worker's CPU and the database's overlap.
 
     Returns each snapshot's outcome by ``snapshot_key``; a ``TransientEtlError`` means a retry may
-    succeed (its claim is released, or expires after the TTL if the connection is gone)."""
+    succeed (its claim is released, or expires after the TTL if the connection is gone). Without a
+    ``conn`` it uses the container's, and opens a new one when a snapshot's failure closed it; a
+    connection given by the caller is not replaced, and what is left of the batch is transient."""
+    own_connection = conn is None
     conn = conn or db.connection()
     keys = list(dict.fromkeys(map(snapshot_key, snapshot_ids)))
     try:
@@ -674,6 +682,11 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
             results[key] = taken
     upcoming = None
     while pending or upcoming:
+        if conn.closed and (conn := _reopened(own_connection)) is None:
+            lost = TransientEtlError("no connection to write the snapshot with; its claim expires after the TTL")
+            left = ([upcoming[0]] if upcoming else []) + [key for key, _ in pending]
+            results.update(dict.fromkeys(left, lost))
+            break
         snapshot_id, write = upcoming or _prepare(*pending.popleft())
         upcoming = None
         try:
@@ -688,6 +701,17 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
         else:
             results[snapshot_id] = Outcome.PROCESSED
     return {key: results[key] for key in keys}
+
+
+def _reopened(own_connection: bool) -> psycopg.Connection | None:
+    """A new container connection in place of a closed one; None for a caller's, or when none opens."""
+    if not own_connection:
+        return None
+    try:
+        return db.connection()
+    except psycopg.OperationalError:
+        log.exception("could not reconnect to write the rest of the batch")
+        return None
 
 
 def process_snapshot(snapshot_id: UUID | str, conn: psycopg.Connection | None = None) -> Outcome:

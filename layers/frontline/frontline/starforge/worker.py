@@ -63,7 +63,12 @@ def handle_batch(event: dict, context: Any) -> dict:
     """The whole batch's snapshots go to ``etl.process_snapshots`` at once (one claim, and each
     snapshot parsed while the previous one is written); then each record reports its own outcome."""
     jobs = {record.message_id: _job(record) for record in map(SQSRecord, event["Records"])}
-    outcomes = etl.process_snapshots(job.snapshot_id for job in jobs.values() if job)
+    snapshot_ids = [job.snapshot_id for job in jobs.values() if job]
+    try:
+        outcomes = etl.process_snapshots(snapshot_ids)
+    except Exception as exc:  # a bug or a refused claim: every record comes back, with the backoff
+        logger.exception("the batch could not be processed")
+        outcomes = dict.fromkeys(map(etl.snapshot_key, snapshot_ids), etl.TransientEtlError(f"batch failed: {exc}"))
 
     def handle_record(record: SQSRecord) -> str:
         job = jobs[record.message_id]
