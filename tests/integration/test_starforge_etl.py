@@ -337,6 +337,7 @@ def test_in_a_batch_a_snapshot_held_by_a_live_worker_or_hit_by_a_deadlock_alone_
         assert isinstance(etl.claim(live_worker, held), etl.Claim)
         outcomes = etl.process_snapshots([held, deadlocked, fine], conn)
     assert isinstance(outcomes[held], etl.TransientEtlError) and "another worker" in str(outcomes[held])
+    assert outcomes[held].retry_after_seconds > 0 and outcomes[deadlocked].retry_after_seconds == 0
     assert isinstance(outcomes[deadlocked], etl.TransientEtlError) and outcomes[fine] is etl.Outcome.PROCESSED
     assert snapshot(conn, deadlocked)["processing"] is False  # released for the retry
     assert snapshot(conn, held)["processing"] is True  # still the live worker's
@@ -359,6 +360,7 @@ def test_when_the_connection_is_lost_mid_batch_the_rest_of_the_batch_is_transien
         outcomes = etl.process_snapshots([first, lost, after], worker_conn)
     assert outcomes[first] is etl.Outcome.PROCESSED
     assert isinstance(outcomes[lost], etl.TransientEtlError) and isinstance(outcomes[after], etl.TransientEtlError)
+    assert outcomes[after].retry_after_seconds == starforge_settings().claim_ttl_seconds
     # Their claims could not be released: they expire after the TTL; nothing was half written.
     assert snapshot(conn, lost)["processing"] is True and snapshot(conn, after)["processing"] is True
     assert count(conn, "heroes") == 1 and count(conn, "etl_errors") == 0
@@ -390,6 +392,8 @@ def test_an_error_that_cannot_be_recorded_is_transient_and_the_batch_goes_on(con
     monkeypatch.setattr(etl, "record_error", read_only)
     outcomes = etl.process_snapshots([unrecordable, fine], conn)
     assert isinstance(outcomes[unrecordable], etl.TransientEtlError) and outcomes[fine] is etl.Outcome.PROCESSED
+    # Its claim could not be released: the message comes back once the claim can expire.
+    assert outcomes[unrecordable].retry_after_seconds == starforge_settings().claim_ttl_seconds
 
 
 def test_the_containers_connection_lost_mid_batch_is_reopened_for_the_rest(conn, monkeypatch):
@@ -478,7 +482,7 @@ def test_a_batch_that_cannot_be_processed_at_all_comes_back_whole_with_the_backo
 
     delayed = []
     monkeypatch.setattr(etl, "process_snapshots", broken)
-    monkeypatch.setattr(worker, "_delay_retry", delayed.append)
+    monkeypatch.setattr(worker, "_delay_retry", lambda record, at_least: delayed.append(record))
     records = [sqs_record("etl", f"m{n}", json.dumps({"snapshot_id": store(conn, {"NameCode": f"B{n}"})}), 1)
                for n in range(3)]
     records.append(sqs_record("etl", "not-json", "{oops", 1))
@@ -489,6 +493,22 @@ def test_a_batch_that_cannot_be_processed_at_all_comes_back_whole_with_the_backo
 
 def test_retry_delays_grow_exponentially_up_to_15_minutes():
     assert [worker.retry_delay_seconds(n) for n in (1, 2, 3, 4, 10)] == [10, 20, 40, 80, 900]
+    # ...and wait at least for a claim that still holds the snapshot.
+    assert [worker.retry_delay_seconds(n, at_least=118) for n in (1, 4, 5, 10)] == [118, 118, 160, 900]
+
+
+def test_a_message_whose_snapshot_another_worker_holds_comes_back_once_the_claim_can_expire(
+        conn, conn_factory, monkeypatch):
+    snapshot_id = store(conn, generate_profile(62, troops=10))
+    delayed = []
+    monkeypatch.setattr(worker, "_delay_retry", lambda record, at_least: delayed.append(at_least))
+    with conn_factory() as live_worker:
+        assert isinstance(etl.claim(live_worker, snapshot_id), etl.Claim)
+        records = [sqs_record("etl", "m", json.dumps({"snapshot_id": snapshot_id}), 1), sqs_record("etl", "x", "{", 1)]
+        result = worker.handle_batch({"Records": records}, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m"}]}
+    ttl = starforge_settings().claim_ttl_seconds
+    assert len(delayed) == 1 and ttl - 5 <= delayed[0] <= ttl
 
 
 def test_a_prepared_statement_made_stale_by_a_migration_is_transient_and_the_connection_is_renewed(

@@ -55,7 +55,12 @@ class Outcome(str, Enum):
 
 
 class TransientEtlError(Exception):
-    """Processing should be retried later (the SQS message is left to reappear)."""
+    """Processing should be retried later (the SQS message is left to reappear), and not before
+    ``retry_after_seconds``: how long another worker's claim still holds the snapshot."""
+
+    def __init__(self, message: str, retry_after_seconds: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 def stale_prepared_statement(exc: BaseException) -> bool:
@@ -99,7 +104,8 @@ WITH claimed AS (
               created_at
 )
 SELECT s.id::text, claimed.profile_json, claimed.created_at, claimed.id IS NOT NULL AS won,
-       s.processed_at IS NOT NULL OR COALESCE((s.last_error ->> 'permanent')::boolean, false) AS done
+       s.processed_at IS NOT NULL OR COALESCE((s.last_error ->> 'permanent')::boolean, false) AS done,
+       COALESCE(ceil(extract(epoch FROM s.processing_started_at - now()) + %(ttl)s), 0)::int AS held_for_seconds
 FROM starforge.hero_snapshots s LEFT JOIN claimed ON claimed.id = s.id
 WHERE s.id = ANY(%(ids)s::uuid[])
 """
@@ -124,8 +130,8 @@ def claim_batch(conn: psycopg.Connection, snapshot_ids: Iterable[UUID | str]
     keys = list(dict.fromkeys(map(snapshot_key, snapshot_ids)))
     rows = conn.execute(_CLAIM, {"ids": keys, "ttl": settings().claim_ttl_seconds}).fetchall()
     found = {key: (Claim(profile_json, created_at) if won else Outcome.ALREADY_DONE if done else
-                   TransientEtlError(f"snapshot {key} is being processed by another worker"))
-             for key, profile_json, created_at, won, done in rows}
+                   TransientEtlError(f"snapshot {key} is being processed by another worker", max(held_for, 0)))
+             for key, profile_json, created_at, won, done, held_for in rows}
     return {key: found.get(key, Outcome.NOT_FOUND) for key in keys}
 
 
@@ -619,12 +625,14 @@ def parse(profile_json: str | bytes) -> ProfileData:
     return ProfileData.model_validate_json(profile_json)
 
 
-def _retry_later(conn: psycopg.Connection, exc: BaseException, message: str) -> TransientEtlError:
-    """The error that leaves the message to SQS; a stale prepared statement also drops the connection,
-    so that the container's next call opens a fresh one."""
+def _retry_later(conn: psycopg.Connection, exc: BaseException, message: str,
+                 claim_kept: bool = False) -> TransientEtlError:
+    """The error that leaves the message to SQS (``claim_kept``: not before the claim, which could not
+    be released, expires); a stale prepared statement also drops the connection, so that the
+    container's next call opens a fresh one."""
     if stale_prepared_statement(exc):
         conn.close()
-    error = TransientEtlError(message)
+    error = TransientEtlError(message, settings().claim_ttl_seconds if claim_kept else 0)
     error.__cause__ = exc
     return error
 
@@ -638,7 +646,8 @@ def _failed(conn: psycopg.Connection, snapshot_id: str, exc: Exception) -> Outco
         record_error(conn, snapshot_id, exc, error_type)
     except Exception:  # the connection is gone, or the server refuses writes: try again later
         log.exception("could not record the error of snapshot %s; its claim expires after the TTL", snapshot_id)
-        return _retry_later(conn, exc, f"snapshot {snapshot_id}: {type(exc).__name__}: {exc} (error not recorded)")
+        return _retry_later(conn, exc, f"snapshot {snapshot_id}: {type(exc).__name__}: {exc} (error not recorded)",
+                            claim_kept=True)
     if error_type is None:
         return _retry_later(conn, exc, f"snapshot {snapshot_id}: {type(exc).__name__}: {exc}")
     return Outcome.FAILED
@@ -683,7 +692,8 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
     upcoming = None
     while pending or upcoming:
         if conn.closed and (conn := _reopened(own_connection)) is None:
-            lost = TransientEtlError("no connection to write the snapshot with; its claim expires after the TTL")
+            lost = TransientEtlError("no connection to write the snapshot with; its claim expires after the TTL",
+                                     settings().claim_ttl_seconds)
             left = ([upcoming[0]] if upcoming else []) + [key for key, _ in pending]
             results.update(dict.fromkeys(left, lost))
             break

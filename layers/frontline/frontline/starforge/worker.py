@@ -3,8 +3,9 @@
 Batches go through powertools' ``BatchProcessor``, so a failed record is reported in
 ``batchItemFailures`` and only it comes back. A transient failure also pushes the message's
 visibility out exponentially with its receive count (``STARFORGE_RETRY_BASE_SECONDS`` times 2^(n-1),
-at most 15 minutes): that is the retry backoff. After ``maxReceiveCount`` receives SQS moves the
-message to the dead-letter queue (template.yaml: ``StarforgeEtlDeadLetterQueue``).
+at most 15 minutes), and at least until another worker's claim on its snapshot can expire: that is
+the retry backoff. After ``maxReceiveCount`` receives SQS moves the message to the dead-letter queue
+(template.yaml: ``StarforgeEtlDeadLetterQueue``).
 """
 
 from __future__ import annotations
@@ -36,18 +37,21 @@ def _sqs() -> Any:
     return boto3.client("sqs")
 
 
-def retry_delay_seconds(receive_count: int) -> int:
-    return min(settings().retry_base_seconds * 2 ** max(receive_count - 1, 0), MAX_VISIBILITY_SECONDS)
+def retry_delay_seconds(receive_count: int, at_least: int = 0) -> int:
+    """The backoff before the next receive; ``at_least`` is how long a claim still holds the snapshot,
+    so that a message does not spend its receives on a claim that cannot be taken over yet."""
+    backoff = settings().retry_base_seconds * 2 ** max(receive_count - 1, 0)
+    return min(max(backoff, at_least), MAX_VISIBILITY_SECONDS)
 
 
-def _delay_retry(record: SQSRecord) -> None:
+def _delay_retry(record: SQSRecord, at_least: int) -> None:
     queue_url = settings().etl_queue_url
     if not queue_url or queue_url.startswith(LOCAL_PREFIX):
         return  # the local broker has its own short redelivery delay
     receive_count = int(record.attributes.approximate_receive_count or 1)
     try:
         _sqs().change_message_visibility(QueueUrl=queue_url, ReceiptHandle=record.receipt_handle,
-                                         VisibilityTimeout=retry_delay_seconds(receive_count))
+                                         VisibilityTimeout=retry_delay_seconds(receive_count, at_least))
     except Exception:  # the queue's own visibility timeout still brings the message back
         logger.exception("could not delay the retry of message %s", record.message_id)
 
@@ -80,7 +84,7 @@ def handle_batch(event: dict, context: Any) -> dict:
         outcome = outcomes[etl.snapshot_key(job.snapshot_id)]
         if isinstance(outcome, etl.TransientEtlError):
             metrics.add_metric("StarforgeEtlRetries", MetricUnit.Count, 1)
-            _delay_retry(record)
+            _delay_retry(record, outcome.retry_after_seconds)
             raise outcome
         metrics.add_metric(f"StarforgeSnapshots_{outcome.value}", MetricUnit.Count, 1)
         logger.info("snapshot done", extra={"snapshot_id": str(job.snapshot_id), "outcome": outcome.value})
