@@ -321,18 +321,36 @@ def test_two_snapshots_of_one_hero_in_a_batch_are_applied_in_order(conn):
     assert count(conn, "hero_troops", f"troop_id = {dropped} AND amount = 0") == 1
 
 
+def break_the_write_of(monkeypatch, seed: int, breaker, *, after_sending: bool = False) -> None:
+    """``etl.execute_write`` as it is, except for the hero of ``seed``: ``breaker(conn)`` runs before
+    its write, or once its statements are sent (``after_sending``)."""
+    real_write = etl.execute_write
+
+    def write(worker_conn, profile_write):
+        if profile_write.hero[-1][1]["namecode"] != namecode_for(seed):
+            return real_write(worker_conn, profile_write)
+        if not after_sending:
+            breaker(worker_conn)
+        hero_id = real_write(worker_conn, profile_write)
+        breaker(worker_conn)
+        return hero_id
+
+    monkeypatch.setattr(etl, "execute_write", write)
+
+
+def deadlock(worker_conn) -> None:
+    raise psycopg.errors.DeadlockDetected("deadlock detected")
+
+
+def lose_the_connection(worker_conn) -> None:
+    worker_conn.close()
+    raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+
 def test_in_a_batch_a_snapshot_held_by_a_live_worker_or_hit_by_a_deadlock_alone_is_retried(
         conn, conn_factory, monkeypatch):
     held, deadlocked, fine = (store(conn, generate_profile(n, troops=10)) for n in (49, 50, 51))
-    deadlocked_namecode = namecode_for(50)
-    real_write = etl.execute_write
-
-    def write(conn, profile_write):
-        if profile_write.hero[-1][1]["namecode"] == deadlocked_namecode:
-            raise psycopg.errors.DeadlockDetected("deadlock detected")
-        return real_write(conn, profile_write)
-
-    monkeypatch.setattr(etl, "execute_write", write)
+    break_the_write_of(monkeypatch, 50, deadlock)
     with conn_factory() as live_worker:
         assert isinstance(etl.claim(live_worker, held), etl.Claim)
         outcomes = etl.process_snapshots([held, deadlocked, fine], conn)
@@ -346,16 +364,7 @@ def test_in_a_batch_a_snapshot_held_by_a_live_worker_or_hit_by_a_deadlock_alone_
 
 def test_when_the_connection_is_lost_mid_batch_the_rest_of_the_batch_is_transient(conn, conn_factory, monkeypatch):
     first, lost, after = (store(conn, generate_profile(n, troops=10)) for n in (52, 53, 54))
-    lost_namecode = namecode_for(53)
-    real_write = etl.execute_write
-
-    def write(worker_conn, profile_write):
-        if profile_write.hero[-1][1]["namecode"] == lost_namecode:
-            worker_conn.close()
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-        return real_write(worker_conn, profile_write)
-
-    monkeypatch.setattr(etl, "execute_write", write)
+    break_the_write_of(monkeypatch, 53, lose_the_connection)
     with conn_factory() as worker_conn:
         outcomes = etl.process_snapshots([first, lost, after], worker_conn)
     assert outcomes[first] is etl.Outcome.PROCESSED
@@ -368,15 +377,8 @@ def test_when_the_connection_is_lost_mid_batch_the_rest_of_the_batch_is_transien
 
 def test_an_error_that_surfaces_at_the_commit_spares_the_snapshot_prepared_meanwhile(conn, monkeypatch):
     failing, after = store(conn, generate_profile(56, troops=10)), store(conn, generate_profile(57, troops=10))
-    real_write = etl.execute_write
-
-    def write(worker_conn, profile_write):
-        hero_id = real_write(worker_conn, profile_write)
-        if profile_write.hero[-1][1]["namecode"] == namecode_for(56):
-            worker_conn.execute("SELECT 1 / 0")  # its error arrives with the pipeline's results
-        return hero_id
-
-    monkeypatch.setattr(etl, "execute_write", write)
+    # The division's error arrives with the pipeline's results, after the next snapshot was prepared.
+    break_the_write_of(monkeypatch, 56, lambda worker_conn: worker_conn.execute("SELECT 1 / 0"), after_sending=True)
     assert etl.process_snapshots([failing, after], conn) == {failing: etl.Outcome.FAILED,
                                                             after: etl.Outcome.PROCESSED}
     assert conn.execute("SELECT error_type FROM starforge.etl_errors").fetchall() == [("DB_ERROR",)]
@@ -398,15 +400,7 @@ def test_an_error_that_cannot_be_recorded_is_transient_and_the_batch_goes_on(con
 
 def test_the_containers_connection_lost_mid_batch_is_reopened_for_the_rest(conn, monkeypatch):
     first, lost, after = (store(conn, generate_profile(n, troops=10)) for n in (59, 60, 61))
-    real_write = etl.execute_write
-
-    def write(worker_conn, profile_write):
-        if profile_write.hero[-1][1]["namecode"] == namecode_for(60):
-            worker_conn.close()
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-        return real_write(worker_conn, profile_write)
-
-    monkeypatch.setattr(etl, "execute_write", write)
+    break_the_write_of(monkeypatch, 60, lose_the_connection)
     lost_connection = db.connection()
     outcomes = etl.process_snapshots([first, lost, after])
     assert outcomes[first] is etl.Outcome.PROCESSED and outcomes[after] is etl.Outcome.PROCESSED

@@ -56,7 +56,8 @@ class Outcome(str, Enum):
 
 class TransientEtlError(Exception):
     """Processing should be retried later (the SQS message is left to reappear), and not before
-    ``retry_after_seconds``: how long another worker's claim still holds the snapshot."""
+    ``retry_after_seconds``: how long a claim (another worker's, or this one's that could not be
+    released) still holds the snapshot."""
 
     def __init__(self, message: str, retry_after_seconds: int = 0) -> None:
         super().__init__(message)
@@ -105,7 +106,7 @@ WITH claimed AS (
 )
 SELECT s.id::text, claimed.profile_json, claimed.created_at, claimed.id IS NOT NULL AS won,
        s.processed_at IS NOT NULL OR COALESCE((s.last_error ->> 'permanent')::boolean, false) AS done,
-       COALESCE(ceil(extract(epoch FROM s.processing_started_at - now()) + %(ttl)s), 0)::int AS held_for_seconds
+       GREATEST(ceil(extract(epoch FROM s.processing_started_at - now()) + %(ttl)s), 0)::int AS held_for_seconds
 FROM starforge.hero_snapshots s LEFT JOIN claimed ON claimed.id = s.id
 WHERE s.id = ANY(%(ids)s::uuid[])
 """
@@ -130,7 +131,7 @@ def claim_batch(conn: psycopg.Connection, snapshot_ids: Iterable[UUID | str]
     keys = list(dict.fromkeys(map(snapshot_key, snapshot_ids)))
     rows = conn.execute(_CLAIM, {"ids": keys, "ttl": settings().claim_ttl_seconds}).fetchall()
     found = {key: (Claim(profile_json, created_at) if won else Outcome.ALREADY_DONE if done else
-                   TransientEtlError(f"snapshot {key} is being processed by another worker", max(held_for, 0)))
+                   TransientEtlError(f"snapshot {key} is being processed by another worker", held_for))
              for key, profile_json, created_at, won, done, held_for in rows}
     return {key: found.get(key, Outcome.NOT_FOUND) for key in keys}
 
