@@ -17,6 +17,7 @@ from frontline.config import settings
 from frontline.local.events import sqs_record
 from frontline.starforge import catalog, etl, worker
 from frontline.starforge.generator import generate_profile, namecode_for
+from frontline.starforge.models import profile_data_of
 from frontline.starforge.settings import settings as starforge_settings
 
 HERO_TABLES = ("users", "heroes", "guilds", "hero_troops", "hero_pets", "hero_artifacts", "teams", "team_troops",
@@ -95,6 +96,17 @@ def test_a_full_profile_fills_every_table(conn):
 def test_a_bare_profile_data_is_accepted_like_the_envelope(conn):
     assert etl.process_snapshot(store(conn, generate_profile(2, envelope=False))) is etl.Outcome.PROCESSED
     assert count(conn, "heroes", f"namecode = '{namecode_for(2)}'") == 1
+
+
+@pytest.mark.parametrize("payload", [
+    {"result": {"ProfileData": {"NameCode": "A"}, "Other": 1}}, {"NameCode": "B"},
+    {"result": {"Other": {"NameCode": "C"}}, "NameCode": "D"}, {"result": 5, "NameCode": "E"},
+    {"result": [{"ProfileData": {}}], "NameCode": "F"}, {"result": {"ProfileData": None}}, [1, 2], "text", None,
+], ids=["envelope", "bare", "result-without-profile", "result-a-number", "result-a-list", "profile-null", "list",
+        "string", "null"])
+def test_the_claim_hands_over_what_profile_data_of_picks_from_the_payload(conn, payload):
+    taken = etl.claim(conn, store(conn, payload))
+    assert json.loads(taken.profile_json) == profile_data_of(payload)
 
 
 def test_missing_sections_leave_their_tables_alone_and_new_keys_are_kept(conn):

@@ -88,9 +88,12 @@ def classify(exc: BaseException) -> ErrorType | None:
 
 # --- claim --------------------------------------------------------------------------------------
 
-# The claim hands over each ProfileData object as JSON text (the SQL twin of ``profile_data_of``), which
-# pydantic validates straight from the text: no Python dict of the whole payload is built first. The
-# outer SELECT sees the rows as they were before the UPDATE: why a snapshot was not claimed.
+# The claim hands over each ProfileData object as JSON text, which pydantic validates straight from the
+# text: no Python dict of the whole payload is built first. ``#>`` is NULL unless raw is an object whose
+# "result" is an object with a "ProfileData" key, so the COALESCE is the SQL twin of ``profile_data_of``;
+# it reads the stored payload once, where a CASE testing "result" first read it three times (2.2 against
+# 1.5 ms of PostgreSQL per 160 KB payload). The outer SELECT sees the rows as they were before the
+# UPDATE: why a snapshot was not claimed.
 _CLAIM = """
 WITH claimed AS (
     UPDATE starforge.hero_snapshots
@@ -99,10 +102,7 @@ WITH claimed AS (
       AND processed_at IS NULL
       AND NOT COALESCE((last_error ->> 'permanent')::boolean, false)
       AND (processing IS NOT TRUE OR processing_started_at < now() - make_interval(secs => %(ttl)s))
-    RETURNING id,
-              CASE WHEN jsonb_typeof(raw -> 'result') = 'object' AND raw -> 'result' ? 'ProfileData'
-                   THEN raw #> '{result,ProfileData}' ELSE raw END::text AS profile_json,
-              created_at
+    RETURNING id, COALESCE(raw #> '{result,ProfileData}', raw)::text AS profile_json, created_at
 )
 SELECT s.id::text, claimed.profile_json, claimed.created_at, claimed.id IS NOT NULL AS won,
        s.processed_at IS NOT NULL OR COALESCE((s.last_error ->> 'permanent')::boolean, false) AS done,
