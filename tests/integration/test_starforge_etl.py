@@ -87,6 +87,11 @@ def test_a_full_profile_fills_every_table(conn):
     assert conn.execute("SELECT extra, amount, traits_owned FROM starforge.hero_troops WHERE troop_id = %s",
                         (int(troop_id),)).fetchone() == ({"EliteLevel": troop["EliteLevel"]}, troop["Amount"],
                                                          troop["TraitsOwned"])
+    # Every troop's JSON columns line up with its id (ROWS FROM zips the column functions by position).
+    stored = dict(conn.execute("SELECT troop_id, jsonb_build_array(orbs_used, extra, amount)"
+                               " FROM starforge.hero_troops").fetchall())
+    assert stored == {int(tid): [t["OrbsUsed"], {"EliteLevel": t["EliteLevel"]}, t["Amount"]]
+                      for tid, t in profile["Troops"].items()}
     kingdom_id, level = next(iter(profile["KingdomLevels"].items()))
     assert conn.execute("SELECT extra ->> 'KingdomLevel', extra ->> 'FactionRenown' IS NOT NULL"
                         " FROM starforge.hero_kingdom_progress WHERE kingdom_id = %s",

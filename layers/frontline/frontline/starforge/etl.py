@@ -1,7 +1,7 @@
 """The ETL: claim a batch of snapshots, parse each payload, write every hero table set-based, finish.
 
 The batch is claimed in one statement. One snapshot is one transaction, and one statement per table
-(arrays through ``unnest``), sent in a pipeline so the whole write costs about one round trip after
+(one array per column: ``unnest``, or ``jsonb_array_elements`` for JSON), sent in a pipeline so the whole write costs about one round trip after
 the hero row; while PostgreSQL executes it, the worker parses the next snapshot and builds its
 statements. Every upsert changes a row only when a value differs, so processing the same snapshot
 again leaves the tables exactly as they were (``updated_at`` included).
@@ -238,10 +238,11 @@ LIMIT 1
 # followed by a separate UPDATE that zeroes.
 _UPSERT_TROOPS = """
 WITH incoming AS (
-    SELECT * FROM unnest(%(troop_id)b::int[], %(amount)b::int[], %(level)b::int[], %(current_rarity)b::int[],
-                         %(fusion_cards)b::int[], %(orb_fusion_cards)b::int[], %(traits_owned)b::int[],
-                         %(invasions)b::int[], %(shiny_level_progress)b::int[],
-                         starforge.jsonb_elements(%(orbs_used)s::jsonb), starforge.jsonb_elements(%(extra)s::jsonb))
+    SELECT * FROM ROWS FROM (
+            unnest(%(troop_id)b::int[]), unnest(%(amount)b::int[]), unnest(%(level)b::int[]),
+            unnest(%(current_rarity)b::int[]), unnest(%(fusion_cards)b::int[]), unnest(%(orb_fusion_cards)b::int[]),
+            unnest(%(traits_owned)b::int[]), unnest(%(invasions)b::int[]), unnest(%(shiny_level_progress)b::int[]),
+            jsonb_array_elements(%(orbs_used)s::jsonb), jsonb_array_elements(%(extra)s::jsonb))
         AS t (troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
               shiny_level_progress, orbs_used, extra)
 ), stored AS (
@@ -280,9 +281,10 @@ ON CONFLICT (hero_id, troop_id) DO UPDATE SET
 
 _UPSERT_PETS = """
 WITH incoming AS (
-    SELECT * FROM unnest(%(pet_id)b::int[], %(amount)b::int[], %(level)b::int[], %(xp)b::bigint[],
-                         %(orb_fusion_cards)b::int[], starforge.jsonb_elements(%(orbs_used)s::jsonb),
-                         %(ascension_level)b::int[], starforge.jsonb_elements(%(extra)s::jsonb))
+    SELECT * FROM ROWS FROM (
+            unnest(%(pet_id)b::int[]), unnest(%(amount)b::int[]), unnest(%(level)b::int[]), unnest(%(xp)b::bigint[]),
+            unnest(%(orb_fusion_cards)b::int[]), jsonb_array_elements(%(orbs_used)s::jsonb),
+            unnest(%(ascension_level)b::int[]), jsonb_array_elements(%(extra)s::jsonb))
         AS t (pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
 ), stored AS (
     SELECT * FROM starforge.hero_pets WHERE hero_id = %(hero_id)s
@@ -311,8 +313,8 @@ ON CONFLICT (hero_id, pet_id) DO UPDATE SET
 
 _UPSERT_ARTIFACTS = """
 INSERT INTO starforge.hero_artifacts AS ha (hero_id, artifact_id, level, xp, extra)
-SELECT %(hero_id)s, * FROM unnest(%(artifact_id)b::int[], %(level)b::int[], %(xp)b::bigint[],
-                                  starforge.jsonb_elements(%(extra)s::jsonb))
+SELECT %(hero_id)s, * FROM ROWS FROM (unnest(%(artifact_id)b::int[]), unnest(%(level)b::int[]),
+                                     unnest(%(xp)b::bigint[]), jsonb_array_elements(%(extra)s::jsonb))
 ON CONFLICT (hero_id, artifact_id) DO UPDATE SET
     (level, xp, extra, updated_at) = (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra, now())
 WHERE (ha.level, ha.xp, ha.extra) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.xp, EXCLUDED.extra)
@@ -321,12 +323,11 @@ WHERE (ha.level, ha.xp, ha.extra) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.xp,
 _UPSERT_KINGDOM_PROGRESS = """
 INSERT INTO starforge.hero_kingdom_progress AS kp (
     hero_id, kingdom_id, status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra)
-SELECT %(hero_id)s, * FROM unnest(%(kingdom_id)b::int[], %(status)b::int[], %(income)b::int[],
-                                  %(challenge_tier)b::int[], %(invasions)b::int[], %(power_rank)b::int[],
-                                  starforge.jsonb_elements(%(tasks)s::jsonb),
-                                  starforge.jsonb_elements(%(explore)s::jsonb),
-                                  starforge.jsonb_elements(%(trials_team)s::jsonb),
-                                  starforge.jsonb_elements(%(extra)s::jsonb))
+SELECT %(hero_id)s, * FROM ROWS FROM (
+    unnest(%(kingdom_id)b::int[]), unnest(%(status)b::int[]), unnest(%(income)b::int[]),
+    unnest(%(challenge_tier)b::int[]), unnest(%(invasions)b::int[]), unnest(%(power_rank)b::int[]),
+    jsonb_array_elements(%(tasks)s::jsonb), jsonb_array_elements(%(explore)s::jsonb),
+    jsonb_array_elements(%(trials_team)s::jsonb), jsonb_array_elements(%(extra)s::jsonb))
 ON CONFLICT (hero_id, kingdom_id) DO UPDATE SET
     (status, income, challenge_tier, invasions, power_rank, tasks, explore, trials_team, extra, updated_at)
   = (EXCLUDED.status, EXCLUDED.income, EXCLUDED.challenge_tier, EXCLUDED.invasions, EXCLUDED.power_rank,
@@ -343,8 +344,8 @@ WHERE (kp.status, kp.income, kp.challenge_tier, kp.invasions, kp.power_rank, kp.
 _REPLACE_TEAMS = """
 WITH incoming AS (
     SELECT md5(%(hero_id)s::text || ':team:' || n)::uuid AS id, name, banner, team_level, class, override_data
-    FROM unnest(%(name)b::text[], %(banner)b::int[], %(team_level)b::int[], %(class)b::text[],
-                starforge.jsonb_elements(%(override_data)s::jsonb))
+    FROM ROWS FROM (unnest(%(name)b::text[]), unnest(%(banner)b::int[]), unnest(%(team_level)b::int[]),
+                    unnest(%(class)b::text[]), jsonb_array_elements(%(override_data)s::jsonb))
          WITH ORDINALITY AS t (name, banner, team_level, class, override_data, n)
 ), upserted AS (
     INSERT INTO starforge.teams AS tm (id, hero_id, name, banner, team_level, class, override_data)
@@ -375,10 +376,10 @@ WHERE tt.team_id = t.id AND t.hero_id = %(hero_id)s AND tt.id NOT IN (SELECT id 
 
 _UPSERT_PVP_REGIONS = """
 INSERT INTO starforge.hero_pvp_regions AS r (hero_id, region_id, team, stats, most_used_troop, extras)
-SELECT %(hero_id)s, * FROM unnest(%(region_id)b::int[], starforge.jsonb_elements(%(team)s::jsonb),
-                                  starforge.jsonb_elements(%(stats)s::jsonb),
-                                  starforge.jsonb_elements(%(most_used_troop)s::jsonb),
-                                  starforge.jsonb_elements(%(extras)s::jsonb))
+SELECT %(hero_id)s, * FROM ROWS FROM (unnest(%(region_id)b::int[]), jsonb_array_elements(%(team)s::jsonb),
+                                     jsonb_array_elements(%(stats)s::jsonb),
+                                     jsonb_array_elements(%(most_used_troop)s::jsonb),
+                                     jsonb_array_elements(%(extras)s::jsonb))
 ON CONFLICT (hero_id, region_id) DO UPDATE SET
     (team, stats, most_used_troop, extras, updated_at)
   = (EXCLUDED.team, EXCLUDED.stats, EXCLUDED.most_used_troop, EXCLUDED.extras, now())
@@ -404,7 +405,7 @@ WHERE (s.invades_won, s.invades_lost, s.defends_won, s.defends_lost, s.most_inva
 
 _UPSERT_CLASS_DATA = """
 INSERT INTO starforge.hero_class_data AS c (hero_id, class_name, data)
-SELECT %(hero_id)s, * FROM unnest(%(class_name)b::text[], starforge.jsonb_elements(%(data)s::jsonb))
+SELECT %(hero_id)s, * FROM ROWS FROM (unnest(%(class_name)b::text[]), jsonb_array_elements(%(data)s::jsonb))
 ON CONFLICT (hero_id, class_name) DO UPDATE SET data = EXCLUDED.data, updated_at = now()
 WHERE c.data IS DISTINCT FROM EXCLUDED.data
 """
@@ -478,9 +479,9 @@ def _json(value: Any) -> str:
 
 
 def _columns(rows: Iterable[tuple], names: tuple[str, ...], documents: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Rows to one parameter per column for ``unnest``: a list (sent as a binary array), or for a JSON
-    column in ``documents`` one JSON array text, which ``starforge.jsonb_elements`` turns into a
-    ``jsonb[]`` (one JSON text per column instead of one per value)."""
+    """Rows to one parameter per column: a list, sent as a binary array for ``unnest``, or for a JSON
+    column in ``documents`` one JSON array text for ``jsonb_array_elements`` (one JSON text per column
+    instead of one per value). ``ROWS FROM`` zips the functions' rows by position."""
     columns = list(zip(*rows)) or [()] * len(names)
     return {name: _json(list(values)) if name in documents else db.int4_array(list(values))
             for name, values in zip(names, columns)}
