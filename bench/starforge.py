@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import statistics
@@ -22,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Callable, NamedTuple
+from uuid import UUID
 
 import psycopg
 
@@ -35,7 +37,7 @@ from frontline.starforge.generator import generate_profile, namecode_for
 from frontline.starforge.settings import settings as starforge_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-TROOP_COLUMNS = ("hero_id", "troop_id", "amount", "level", "current_rarity", "fusion_cards", "orb_fusion_cards",
+TROOP_COLUMNS = ("id", "hero_id", "troop_id", "amount", "level", "current_rarity", "fusion_cards", "orb_fusion_cards",
                  "traits_owned", "invasions", "shiny_level_progress", "orbs_used", "extra")
 
 
@@ -86,9 +88,11 @@ def bench_ingest(count: int) -> None:
 
 
 def troop_rows(hero_id: str, profile: dict) -> list[tuple]:
-    return [(hero_id, int(tid), t["Amount"], t["Level"], t["CurrentRarity"], t["FusionCards"], t["OrbFusionCards"],
-             t["TraitsOwned"], t["Invasions"], t["ShinyLevelProgress"], json.dumps(t["OrbsUsed"]),
-             json.dumps({"EliteLevel": t["EliteLevel"]})) for tid, t in profile["Troops"].items()]
+    """The rows the ETL writes, with the ids it gives them (md5 of hero_id:troop:troop_id)."""
+    return [(UUID(hashlib.md5(f"{hero_id}:troop:{tid}".encode()).hexdigest()), hero_id, int(tid), t["Amount"],
+             t["Level"], t["CurrentRarity"], t["FusionCards"], t["OrbFusionCards"], t["TraitsOwned"], t["Invasions"],
+             t["ShinyLevelProgress"], json.dumps(t["OrbsUsed"]), json.dumps({"EliteLevel": t["EliteLevel"]}))
+            for tid, t in profile["Troops"].items()]
 
 
 def known_hero_payload(n: int, days: int) -> dict:

@@ -98,6 +98,17 @@ def test_a_full_profile_fills_every_table(conn):
                         (int(kingdom_id),)).fetchone() == (str(level), True)
 
 
+@pytest.mark.parametrize(("table", "kind", "key"), [
+    ("hero_troops", "troop", "troop_id"), ("hero_pets", "pet", "pet_id"), ("hero_artifacts", "artifact", "artifact_id"),
+    ("hero_kingdom_progress", "kingdom", "kingdom_id"), ("hero_pvp_regions", "pvp_region", "region_id"),
+    ("hero_class_data", "class", "class_name")])
+def test_a_heros_keyed_rows_get_ids_derived_from_their_key(conn, table, kind, key):
+    assert etl.process_snapshot(store(conn, generate_profile(3))) is etl.Outcome.PROCESSED
+    derived = f"md5(hero_id::text || ':{kind}:' || {key})::uuid"
+    assert conn.execute(f"SELECT count(*) > 0, count(*) FILTER (WHERE id <> {derived})"
+                        f" FROM starforge.{table}").fetchone() == (True, 0)
+
+
 def test_a_bare_profile_data_is_accepted_like_the_envelope(conn):
     assert etl.process_snapshot(store(conn, generate_profile(2, envelope=False))) is etl.Outcome.PROCESSED
     assert count(conn, "heroes", f"namecode = '{namecode_for(2)}'") == 1
