@@ -21,8 +21,9 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 from uuid import UUID
 
 import psycopg
@@ -116,14 +117,16 @@ def spread(rates: list[float]) -> str:
     return f"median {statistics.median(rates):,.0f} (runs {min(rates):,.0f}-{max(rates):,.0f})"
 
 
-def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int) -> None:
-    # Payloads are made one at a time and dropped once stored: a Lambda's heap holds none of them, and
-    # hundreds of live payload dicts would make every garbage collection in the timed loop slower.
-    def store(make_payload: Callable[[int], dict]) -> list[str]:
-        answers = [ingest.ingest(json.dumps({"source": "login", "payload": make_payload(n)}).encode())
-                   for n in range(count)]
-        return [a.body["snapshot_id"] for a in answers]
+def store(make_payload: Callable[[int], dict], count: int) -> list[str]:
+    """Ingest ``count`` payloads; their snapshot ids. Payloads are made one at a time and dropped once
+    stored: a Lambda's heap holds none of them, and hundreds of live payload dicts would make every
+    garbage collection in a timed loop slower."""
+    answers = [ingest.ingest(json.dumps({"source": "login", "payload": make_payload(n)}).encode())
+               for n in range(count)]
+    return [a.body["snapshot_id"] for a in answers]
 
+
+def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int) -> None:
     def etl_round(snapshot_ids: list[str]) -> EtlRound:
         gc.collect()
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -144,14 +147,14 @@ def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int
               f"(target >= 100 profiles/s)")
 
     def new_heroes(r: int) -> EtlRound:  # `count` heroes of seeds of their own
-        return etl_round(store(lambda n: generate_profile(r * count + n)))
+        return etl_round(store(lambda n: generate_profile(r * count + n), count))
 
     # The known and unchanged rounds run on the first round's heroes, before the later new-hero rounds
     # grow the tables (a bigger hero_troops no longer fits the embedded server's 128 MB of buffers).
     new_rounds = [new_heroes(0)]
     known_rounds, known_ids = [], []
     for days in range(1, rounds + 1):
-        known_ids = store(lambda n, days=days: known_hero_payload(n, days))
+        known_ids = store(lambda n, days=days: known_hero_payload(n, days), count)
         known_rounds.append(etl_round(known_ids))
     unchanged_rounds = []
     for _ in range(rounds):  # the last snapshots again: every upsert finds nothing to change
@@ -193,12 +196,10 @@ def reload_settings() -> None:
     db.reset()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ingests", type=int, default=200)
-    parser.add_argument("--profiles", type=int, default=200, help="profiles per round")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each ETL case and of COPY")
-    args = parser.parse_args()
+@contextmanager
+def bench_database() -> Iterator[template.Application]:
+    """An embedded PostgreSQL in a temporary folder, migrated, with the local in-process queue standing
+    in for SQS (it collects the jobs; nothing consumes them); yields template.yaml, read."""
     with tempfile.TemporaryDirectory(prefix="starforge-bench-") as tmp:
         server = EmbeddedPostgres(Path(tmp) / "pgdata", delete=True)
         try:
@@ -207,20 +208,35 @@ def main() -> None:
             os.environ["STARFORGE_ETL_QUEUE_URL"] = queues_url = template.local_queue_url("StarforgeEtlQueue")
             reload_settings()
             migrate.migrate()
-            queues.install(app)  # collects the jobs; nothing consumes them
+            queues.install(app)
             print(f"PostgreSQL embedded in {tmp}; jobs go to {queues_url}")
             end_cold_start()  # as the ingest and ETL handlers' modules do once their imports are done
-            bench_ingest(args.ingests)
-            # The ETL Lambda's own settings (DB_PREPARED_STATEMENTS among them), as it runs in AWS.
-            os.environ.update({key: value for key, value in app.functions["StarforgeEtlFunction"].environment.items()
-                               if key.startswith(("DB_", "STARFORGE_"))
-                               and key not in ("DB_SECRET_ARN", "STARFORGE_ETL_QUEUE_URL")})
-            reload_settings()
-            etl_trigger = next(t for t in app.queue_triggers if t.function == "StarforgeEtlFunction")
-            bench_etl(db.connection(), args.profiles, args.rounds, etl_trigger.batch_size)
+            yield app
         finally:
             db.reset()
             server.stop()
+
+
+def use_etl_settings(app: template.Application) -> int:
+    """Take the ETL Lambda's own settings (DB_PREPARED_STATEMENTS among them), as it runs in AWS;
+    returns the batch size of its SQS trigger."""
+    os.environ.update({key: value for key, value in app.functions["StarforgeEtlFunction"].environment.items()
+                       if key.startswith(("DB_", "STARFORGE_"))
+                       and key not in ("DB_SECRET_ARN", "STARFORGE_ETL_QUEUE_URL")})
+    reload_settings()
+    return next(t for t in app.queue_triggers if t.function == "StarforgeEtlFunction").batch_size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ingests", type=int, default=200)
+    parser.add_argument("--profiles", type=int, default=200, help="profiles per round")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each ETL case and of COPY")
+    args = parser.parse_args()
+    with bench_database() as app:
+        bench_ingest(args.ingests)
+        batch_size = use_etl_settings(app)
+        bench_etl(db.connection(), args.profiles, args.rounds, batch_size)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""StarForge ETL A/B: another revision's etl.py against this tree's, in one process, batches alternating.
+
+    .venv/bin/python bench/starforge_ab.py REV [--profiles 200] [--rounds 3]
+
+The development machine's speed drifts by a third within an hour, so two bench runs side by side
+compare poorly. Here both variants write the same database in alternating batches (A B B A ...), so
+the drift and the tables' growth fall on both alike. REV's ``etl.py`` comes from git and runs with the
+rest of this tree (its package and its migrations): the command suits changes made inside etl.py.
+Besides profiles/s it prints each variant's CPU per profile: the PostgreSQL backend's (from /proc)
+and this process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from types import ModuleType
+
+from frontline import db
+from frontline.starforge import etl
+from frontline.starforge.generator import generate_profile
+
+from starforge import ROOT, bench_database, known_hero_payload, store, use_etl_settings
+
+ETL_PATH = "layers/frontline/frontline/starforge/etl.py"
+
+
+def etl_of(revision: str, folder: Path) -> ModuleType:
+    """The ETL module as ``revision`` has it, imported under its own name beside this tree's."""
+    source = subprocess.run(["git", "show", f"{revision}:{ETL_PATH}"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    path = folder / "etl_a.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("etl_a", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["etl_a"] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def backend_cpu_seconds(conn) -> float:
+    fields = Path(f"/proc/{conn.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("revision", help="the git revision whose etl.py is variant A; this tree is B")
+    parser.add_argument("--profiles", type=int, default=200, help="profiles per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the known and unchanged cases")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, bench_database() as app:
+        variants = {"A": etl_of(args.revision, Path(folder)).process_snapshots, "B": etl.process_snapshots}
+        batch_size = use_etl_settings(app)
+        conn = db.connection()
+        wall, backend, worker = defaultdict(float), defaultdict(float), defaultdict(float)
+        batches = defaultdict(int)
+
+        def alternate(case: str, snapshot_ids: list[str]) -> None:
+            for k, first in enumerate(range(0, len(snapshot_ids), batch_size)):
+                variant = "ABBA"[k % 4]
+                started, cpu, backend_started = time.perf_counter(), time.process_time(), backend_cpu_seconds(conn)
+                outcomes = variants[variant](snapshot_ids[first:first + batch_size], conn)
+                wall[case, variant] += time.perf_counter() - started
+                worker[case, variant] += time.process_time() - cpu
+                backend[case, variant] += backend_cpu_seconds(conn) - backend_started
+                batches[case, variant] += 1
+                assert set(outcomes.values()) == {etl.Outcome.PROCESSED}, outcomes
+
+        alternate("new heroes", store(generate_profile, args.profiles))
+        for days in range(1, args.rounds + 1):
+            known_ids = store(lambda n, days=days: known_hero_payload(n, days), args.profiles)
+            alternate("known heroes", known_ids)
+        for _ in range(args.rounds):
+            conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = ANY(%s)", (known_ids,))
+            alternate("unchanged", known_ids)
+
+        print(f"A = {args.revision}'s etl.py, B = this tree's; profiles/s, then CPU ms per profile "
+              "(PostgreSQL backend / this process)")
+        for case in ("new heroes", "known heroes", "unchanged"):
+            rate = {v: batches[case, v] * batch_size / wall[case, v] for v in "AB"}
+            cpu = {v: f"{backend[case, v] * 1000 / (batches[case, v] * batch_size):.1f}"
+                      f"/{worker[case, v] * 1000 / (batches[case, v] * batch_size):.1f}" for v in "AB"}
+            print(f"{case}: A {rate['A']:.1f}, B {rate['B']:.1f}, B/A {rate['B'] / rate['A']:.3f} "
+                  f"(CPU A {cpu['A']}, B {cpu['B']}; {batches[case, 'A']}+{batches[case, 'B']} batches)")
+
+
+if __name__ == "__main__":
+    main()
