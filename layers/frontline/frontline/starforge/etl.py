@@ -235,7 +235,10 @@ LIMIT 1
 # is, rather than the column default gen_random_uuid(): a server whose pg_strong_random opens, reads and
 # closes /dev/urandom per call (the embedded one, built without OpenSSL) spent 3.5 us per row on the
 # default against 0.5 for md5, 15% of its time for a new hero's 900 rows. With OpenSSL the default is
-# cheap too; the ids of rows stored before keep their random values.
+# cheap too; the ids of rows stored before keep their random values. Two transactions inserting the
+# same new (hero, key) would now clash on the primary key, which ON CONFLICT (hero_id, key) does not
+# catch: the hero upsert, first in each snapshot's transaction, locks the hero's row and so
+# serializes every write of one hero. Keep these statements after it, in the same transaction.
 #
 # The hero's stored rows are compared first, so only new, changed or no-longer-listed troops reach the
 # upsert: an ON CONFLICT that finds nothing to change still locks (writes) each row it checked. One
