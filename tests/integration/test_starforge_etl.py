@@ -255,6 +255,45 @@ def test_claim_race_two_workers_one_wins(conn, conn_factory):
     assert sorted(type(r).__name__ for r in results) == ["Claim", "TransientEtlError"]
 
 
+def test_two_workers_writing_one_new_hero_at_once_both_succeed(conn, conn_factory, monkeypatch):
+    """Two snapshots of one new hero, processed at the same time: the second worker waits for the
+    first at the hero upsert, then updates the rows the first inserted (with ids derived from the
+    hero and the key, two inserts of one row would clash on the primary key)."""
+    first = store(conn, generate_profile(11))
+    newer = generate_profile(11)
+    troop_id, troop = next(iter(newer["result"]["ProfileData"]["Troops"].items()))
+    troop["Amount"] += 5
+    second = store(conn, newer)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_first(worker_conn):
+        if threading.current_thread().name == "first":
+            holding.set()
+            release.wait(10)
+
+    break_the_write_of(monkeypatch, 11, hold_the_first, after_sending=True)
+    outcomes = {}
+
+    def process(snapshot_id):
+        with conn_factory() as worker_conn:
+            outcomes[threading.current_thread().name] = etl.process_snapshot(snapshot_id, worker_conn)
+
+    workers = [threading.Thread(target=process, args=(snapshot_id,), name=name)
+               for name, snapshot_id in (("first", first), ("second", second))]
+    workers[0].start()
+    assert holding.wait(10)
+    workers[1].start()
+    workers[1].join(1.0)
+    assert workers[1].is_alive()  # held at the hero upsert by the first worker's open transaction
+    release.set()
+    for worker in workers:
+        worker.join(10)
+    assert outcomes == {"first": etl.Outcome.PROCESSED, "second": etl.Outcome.PROCESSED}
+    assert count(conn, "hero_troops") == 700
+    assert conn.execute("SELECT amount FROM starforge.hero_troops WHERE troop_id = %s",
+                        (int(troop_id),)).fetchone()[0] == troop["Amount"]
+
+
 def test_a_crashed_workers_claim_is_taken_over_after_the_ttl(conn, conn_factory, monkeypatch):
     snapshot_id = store(conn, generate_profile(10, troops=10))
     with conn_factory() as crashed:
