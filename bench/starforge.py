@@ -21,6 +21,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
@@ -126,6 +127,28 @@ def store(make_payload: Callable[[int], dict], count: int) -> list[str]:
     return [a.body["snapshot_id"] for a in answers]
 
 
+NEW_HEROES, KNOWN_HEROES, UNCHANGED = ("new heroes, 700 troops each", "known heroes, 5% of 700 troops changed",
+                                      "unchanged profiles (reprocessing)")
+
+
+def etl_workload(conn: psycopg.Connection, count: int, rounds: int) -> Iterator[tuple[str, list[str]]]:
+    """The ETL's cases, ``rounds`` rounds of ``count`` profiles each, as (case, snapshot ids), each
+    round stored just before it is yielded. New heroes have seeds of their own each round. The known
+    and unchanged rounds run on the first round's heroes, before the later new-hero rounds grow the
+    tables (a bigger hero_troops no longer fits the embedded server's 128 MB of buffers); unchanged
+    rounds reprocess the last known snapshots, so every upsert finds nothing to change."""
+    yield NEW_HEROES, store(generate_profile, count)
+    known_ids: list[str] = []
+    for days in range(1, rounds + 1):
+        known_ids = store(lambda n, days=days: known_hero_payload(n, days), count)
+        yield KNOWN_HEROES, known_ids
+    for _ in range(rounds):
+        conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = ANY(%s)", (known_ids,))
+        yield UNCHANGED, known_ids
+    for r in range(1, rounds):
+        yield NEW_HEROES, store(lambda n, r=r: generate_profile(r * count + n), count)
+
+
 def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int) -> None:
     def etl_round(snapshot_ids: list[str]) -> EtlRound:
         gc.collect()
@@ -146,24 +169,11 @@ def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int
               f"per profile, of which {cpu_ms:.1f} ms the worker's own CPU ({gc_ms:.2f} ms garbage collection) "
               f"(target >= 100 profiles/s)")
 
-    def new_heroes(r: int) -> EtlRound:  # `count` heroes of seeds of their own
-        return etl_round(store(lambda n: generate_profile(r * count + n), count))
-
-    # The known and unchanged rounds run on the first round's heroes, before the later new-hero rounds
-    # grow the tables (a bigger hero_troops no longer fits the embedded server's 128 MB of buffers).
-    new_rounds = [new_heroes(0)]
-    known_rounds, known_ids = [], []
-    for days in range(1, rounds + 1):
-        known_ids = store(lambda n, days=days: known_hero_payload(n, days), count)
-        known_rounds.append(etl_round(known_ids))
-    unchanged_rounds = []
-    for _ in range(rounds):  # the last snapshots again: every upsert finds nothing to change
-        conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = ANY(%s)", (known_ids,))
-        unchanged_rounds.append(etl_round(known_ids))
-    new_rounds += [new_heroes(r) for r in range(1, rounds)]
-    report("new heroes, 700 troops each", new_rounds)
-    report("known heroes, 5% of 700 troops changed", known_rounds)
-    report("unchanged profiles (reprocessing)", unchanged_rounds)
+    results: dict[str, list[EtlRound]] = defaultdict(list)
+    for case, snapshot_ids in etl_workload(conn, count, rounds):
+        results[case].append(etl_round(snapshot_ids))
+    for case in (NEW_HEROES, KNOWN_HEROES, UNCHANGED):
+        report(case, results[case])
 
     # COPY of each round's troop rows, one COPY per profile as the ETL writes one profile at a time, into
     # a table shaped like hero_troops that grows round by round as hero_troops did.
@@ -182,7 +192,7 @@ def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int
                     for row in rows:
                         copy.write_row(row)
         copy_rates.append(count * 700 / (time.perf_counter() - started))
-    etl_rows = statistics.median(r.profiles_per_s for r in new_rounds) * 700
+    etl_rows = statistics.median(r.profiles_per_s for r in results[NEW_HEROES]) * 700
     copy_rows = statistics.median(copy_rates)
     print(f"troop rows/s: ETL of new heroes (whole profiles) {etl_rows:,.0f}, plain COPY of the same rows "
           f"{spread(copy_rates)}, ratio {etl_rows / copy_rows:.2f} "

@@ -27,9 +27,8 @@ from types import ModuleType
 
 from frontline import db
 from frontline.starforge import etl
-from frontline.starforge.generator import generate_profile
 
-from starforge import ROOT, bench_database, known_hero_payload, store, use_etl_settings
+from starforge import KNOWN_HEROES, NEW_HEROES, ROOT, UNCHANGED, bench_database, etl_workload, use_etl_settings
 
 ETL_PATH = "layers/frontline/frontline/starforge/etl.py"
 
@@ -56,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revision", help="the git revision whose etl.py is variant A; this tree is B")
     parser.add_argument("--profiles", type=int, default=200, help="profiles per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each case")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each case, as bench/starforge.py runs them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, bench_database() as app:
         variants = {"A": etl_of(args.revision, Path(folder)).process_snapshots, "B": etl.process_snapshots}
@@ -79,18 +78,12 @@ def main() -> None:
                 profiles[case, variant] += len(batch)
                 assert set(outcomes.values()) == {etl.Outcome.PROCESSED}, outcomes
 
-        for r in range(args.rounds):  # new heroes, seeds of their own each round
-            alternate("new heroes", store(lambda n, r=r: generate_profile(r * args.profiles + n), args.profiles))
-        for days in range(1, args.rounds + 1):
-            known_ids = store(lambda n, days=days: known_hero_payload(n, days), args.profiles)
-            alternate("known heroes", known_ids)
-        for _ in range(args.rounds):
-            conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = ANY(%s)", (known_ids,))
-            alternate("unchanged", known_ids)
+        for case, snapshot_ids in etl_workload(conn, args.profiles, args.rounds):
+            alternate(case, snapshot_ids)
 
         print(f"A = {args.revision}'s etl.py, B = this tree's; profiles/s, then CPU ms per profile "
               "(PostgreSQL backend / this process)")
-        for case in ("new heroes", "known heroes", "unchanged"):
+        for case in (NEW_HEROES, KNOWN_HEROES, UNCHANGED):
             rate = {v: profiles[case, v] / wall[case, v] for v in "AB"}
             cpu = {v: f"{backend[case, v] * 1000 / profiles[case, v]:.1f}"
                       f"/{worker[case, v] * 1000 / profiles[case, v]:.1f}" for v in "AB"}
