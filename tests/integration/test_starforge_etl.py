@@ -398,6 +398,7 @@ def break_the_write_of(monkeypatch, seed: int, breaker, *, after_sending: bool =
             return real_write(worker_conn, profile_write)
         if not after_sending:
             breaker(worker_conn)
+            return real_write(worker_conn, profile_write)
         hero_id = real_write(worker_conn, profile_write)
         breaker(worker_conn)
         return hero_id
