@@ -453,6 +453,21 @@ def test_an_error_that_surfaces_at_the_commit_spares_the_snapshot_prepared_meanw
     assert count(conn, "heroes") == 1 and count(conn, "hero_troops") == 10
 
 
+def test_an_exception_in_python_after_the_statements_are_sent_commits_none_of_them(conn, monkeypatch):
+    broken, after = store(conn, generate_profile(62, troops=10)), store(conn, generate_profile(63, troops=10))
+
+    def bug(worker_conn):
+        raise RuntimeError("a bug between the write and its COMMIT")
+
+    break_the_write_of(monkeypatch, 62, bug, after_sending=True)
+    assert etl.process_snapshots([broken, after], conn) == {broken: etl.Outcome.FAILED,
+                                                           after: etl.Outcome.PROCESSED}
+    assert conn.execute("SELECT error_type FROM starforge.etl_errors").fetchall() == [("PROCESSING_ERROR",)]
+    # The broken write was rolled back, not committed with the next snapshot's transaction.
+    assert conn.execute("SELECT namecode FROM starforge.heroes").fetchall() == [(namecode_for(63),)]
+    assert count(conn, "hero_troops") == 10 and snapshot(conn, broken)["processed_at"] is None
+
+
 def test_an_error_that_cannot_be_recorded_is_transient_and_the_batch_goes_on(conn, monkeypatch):
     unrecordable, fine = store(conn, {"Name": "no namecode"}), store(conn, generate_profile(58, troops=10))
 

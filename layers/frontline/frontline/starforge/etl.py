@@ -1,9 +1,9 @@
 """The ETL: claim a batch of snapshots, parse each payload, write every hero table set-based, finish.
 
 The batch is claimed in one statement. One snapshot is one transaction, and one statement per table
-(one array per column: ``unnest``, or ``jsonb_array_elements`` for JSON), sent in a pipeline so the
-whole write costs about one round trip after the hero row; while PostgreSQL executes it, the worker
-parses the next snapshot and builds its statements. Every upsert changes a row only when a value
+(one array per column: ``unnest``, or ``jsonb_array_elements`` for JSON), sent with its COMMIT in a
+pipeline, so the whole write costs about one round trip after the hero row; while PostgreSQL executes
+it, the worker parses the next snapshot and builds its statements. Every upsert changes a row only when a value
 differs, so processing the same snapshot again leaves the tables exactly as they were (``updated_at``
 included).
 
@@ -607,7 +607,8 @@ def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profil
 
 def execute_write(conn: psycopg.Connection, write: ProfileWrite) -> UUID:
     """Send the write in the caller's pipeline and transaction: one round trip up to the hero's id,
-    then every table's statement without waiting. Returns the hero id."""
+    then every table's statement without waiting (their results come with the pipeline's sync).
+    Returns the hero id."""
     *head, (hero_sql, hero_params) = write.hero
     for statement, params in head:
         conn.execute(statement, params)
@@ -717,15 +718,33 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
         try:
             if isinstance(write, Exception):
                 raise write
-            with conn.pipeline(), conn.transaction():
+            # BEGIN and COMMIT are statements of the pipeline, not psycopg's transaction(): inside a
+            # pipeline that syncs once as it opens and twice as it closes, three round trips per
+            # snapshot with PostgreSQL idle, and its COMMIT would leave only after the next snapshot
+            # is prepared. Sent first, the COMMIT runs while the worker prepares; the pipeline's
+            # closing sync then collects every result, and a failure rolls back below.
+            with conn.pipeline():
+                conn.execute("BEGIN", prepare=False)
                 execute_write(conn, write)
+                conn.execute("COMMIT", prepare=False)
                 if pending:
                     upcoming = _prepare(*pending.popleft())
         except Exception as exc:
+            _roll_back(conn)
             results[snapshot_id] = _failed(conn, snapshot_id, exc)
         else:
             results[snapshot_id] = Outcome.PROCESSED
     return {key: results[key] for key in keys}
+
+
+def _roll_back(conn: psycopg.Connection) -> None:
+    """End the transaction a failed write left open: aborted by an error (the COMMIT was skipped), or
+    never committed (an exception in Python before the COMMIT was sent)."""
+    if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        try:
+            conn.execute("ROLLBACK", prepare=False)
+        except psycopg.Error:
+            log.exception("could not roll back a failed write")
 
 
 def _reopened(own_connection: bool) -> psycopg.Connection | None:
