@@ -468,6 +468,45 @@ def test_an_exception_in_python_after_the_statements_are_sent_commits_none_of_th
     assert count(conn, "hero_troops") == 10 and snapshot(conn, broken)["processed_at"] is None
 
 
+def test_statements_prepared_in_a_failed_pipeline_do_not_fail_the_next_snapshot(conn, monkeypatch):
+    prepared_statements_on(monkeypatch)
+    # psycopg prepares a statement at its run after PREPARE_THRESHOLD good ones. Here the hero's
+    # statements reach that run in a pipeline whose first statement fails (after an earlier failure,
+    # so that rolling back is nothing new to the connection): PostgreSQL skips the preparing, and
+    # psycopg must forget the names it gave them.
+    seeds = [64, *range(65, 65 + db.PREPARE_THRESHOLD), 75, 76]
+    snapshot_ids = [store(conn, generate_profile(n, troops=10)) for n in seeds]
+    failing = {namecode_for(64), namecode_for(75)}
+    real_write = etl.execute_write
+
+    def write(worker_conn, profile_write):
+        if profile_write.hero[-1][1]["namecode"] in failing:
+            # fails once the hero's statements are sent behind it, as a lock timeout would
+            worker_conn.execute("SELECT pg_sleep(0.05), 1 / 0")
+        return real_write(worker_conn, profile_write)
+
+    monkeypatch.setattr(etl, "execute_write", write)
+    outcomes = etl.process_snapshots(snapshot_ids)
+    failed, processed = etl.Outcome.FAILED, etl.Outcome.PROCESSED
+    assert [outcomes[snapshot_id] for snapshot_id in snapshot_ids] == (
+        [failed] + [processed] * db.PREPARE_THRESHOLD + [failed, processed])
+    db.reset()
+
+
+def test_an_interrupt_mid_write_leaves_nothing_for_the_next_invocation_to_commit(conn, monkeypatch):
+    interrupted, later = store(conn, generate_profile(80, troops=10)), store(conn, generate_profile(81, troops=10))
+
+    def interrupt(worker_conn):
+        raise KeyboardInterrupt
+
+    break_the_write_of(monkeypatch, 80, interrupt, after_sending=True)
+    with pytest.raises(KeyboardInterrupt):
+        etl.process_snapshots([interrupted])  # on the container's connection, which the next call reuses
+    assert etl.process_snapshots([later])[later] is etl.Outcome.PROCESSED
+    assert conn.execute("SELECT namecode FROM starforge.heroes").fetchall() == [(namecode_for(81),)]
+    db.reset()
+
+
 def test_an_error_that_cannot_be_recorded_is_transient_and_the_batch_goes_on(conn, monkeypatch):
     unrecordable, fine = store(conn, {"Name": "no namecode"}), store(conn, generate_profile(58, troops=10))
 

@@ -729,8 +729,10 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
                 conn.execute("COMMIT", prepare=False)
                 if pending:
                     upcoming = _prepare(*pending.popleft())
-        except Exception as exc:
+        except BaseException as exc:
             _roll_back(conn)
+            if not isinstance(exc, Exception):  # an interrupt: the connection is left clean, then it goes on
+                raise
             results[snapshot_id] = _failed(conn, snapshot_id, exc)
         else:
             results[snapshot_id] = Outcome.PROCESSED
@@ -739,10 +741,12 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
 
 def _roll_back(conn: psycopg.Connection) -> None:
     """End the transaction a failed write left open: aborted by an error (the COMMIT was skipped), or
-    never committed (an exception in Python before the COMMIT was sent)."""
-    if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+    never committed (an exception in Python before the COMMIT was sent). ``Connection.rollback`` also
+    forgets the statements psycopg prepared on the way: when an earlier statement of the pipeline
+    failed, PostgreSQL skipped their preparing, and their names would fail the next snapshot."""
+    if not conn.closed:
         try:
-            conn.execute("ROLLBACK", prepare=False)
+            conn.rollback()
         except psycopg.Error:
             log.exception("could not roll back a failed write")
 
