@@ -453,6 +453,25 @@ def test_an_error_that_surfaces_at_the_commit_spares_the_snapshot_prepared_meanw
     assert count(conn, "heroes") == 1 and count(conn, "hero_troops") == 10
 
 
+def test_an_error_raised_by_the_commit_itself_fails_that_snapshot_alone(conn):
+    refused, after = store(conn, generate_profile(82, troops=10)), store(conn, generate_profile(83, troops=10))
+    # A deferred constraint trigger fails at COMMIT: the one statement of the write that errs after
+    # the next snapshot was prepared.
+    conn.execute(f"""
+        CREATE FUNCTION starforge.refuse_hero() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.namecode = '{namecode_for(82)}' THEN RAISE EXCEPTION 'refused at commit'; END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER refuse_hero AFTER INSERT ON starforge.heroes DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION starforge.refuse_hero();""")
+    assert etl.process_snapshots([refused, after], conn) == {refused: etl.Outcome.FAILED,
+                                                            after: etl.Outcome.PROCESSED}
+    assert conn.execute("SELECT error_type FROM starforge.etl_errors").fetchall() == [("DB_ERROR",)]
+    assert conn.execute("SELECT namecode FROM starforge.heroes").fetchall() == [(namecode_for(83),)]
+    assert count(conn, "hero_troops") == 10 and snapshot(conn, refused)["processed_at"] is None
+
+
 def test_an_exception_in_python_after_the_statements_are_sent_commits_none_of_them(conn, monkeypatch):
     broken, after = store(conn, generate_profile(62, troops=10)), store(conn, generate_profile(63, troops=10))
 
