@@ -3,9 +3,9 @@
 The batch is claimed in one statement. One snapshot is one transaction, and one statement per table
 (one array per column: ``unnest``, or ``jsonb_array_elements`` for JSON), sent with its COMMIT in a
 pipeline, so the whole write costs about one round trip after the hero row; while PostgreSQL executes
-it, the worker parses the next snapshot and builds its statements. Every upsert changes a row only when a value
-differs, so processing the same snapshot again leaves the tables exactly as they were (``updated_at``
-included).
+it, the worker parses the next snapshot and builds its statements. Every upsert changes a row only
+when a value differs, so processing the same snapshot again leaves the tables exactly as they were
+(``updated_at`` included).
 
 Sections: a section absent from the payload leaves its table untouched; a section present replaces
 the hero's state. Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
