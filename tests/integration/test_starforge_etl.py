@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
+from datetime import datetime, timezone
 
 import boto3
 import psycopg
@@ -226,6 +228,22 @@ def test_reprocessing_leaves_exactly_the_same_state(conn):
     conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = %s", (snapshot_id,))
     assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
     assert dump(conn) == before  # updated_at and cached_at included: nothing was rewritten
+
+
+def test_the_hero_upsert_tells_a_hero_it_created_from_one_it_updated_or_left_alone(conn):
+    """A created hero's troops and pets go in with a plain INSERT, which would fail on stored rows."""
+    def upsert_hero(level: int) -> tuple:
+        profile = generate_profile(12, troops=20)["result"]["ProfileData"] | {"Level": level}
+        write = etl.prepare_write(uuid.uuid4(), datetime.now(timezone.utc), etl.parse(json.dumps(profile)))
+        *head, (hero_sql, hero_params) = write.hero
+        for statement, params in head:
+            conn.execute(statement, params)
+        return conn.execute(hero_sql, hero_params).fetchone()
+
+    hero_id, created = upsert_hero(level=10)
+    assert created is True
+    assert upsert_hero(level=10) == (hero_id, False)  # unchanged: the upsert returns no row, the lookup does
+    assert upsert_hero(level=11) == (hero_id, False)  # updated in place
 
 
 def test_a_duplicate_delivery_after_processing_does_nothing(conn):

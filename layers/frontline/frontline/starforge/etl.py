@@ -224,11 +224,11 @@ WITH upserted AS (
            EXCLUDED.equipped_weapon_id, EXCLUDED.equipped_pet_id, EXCLUDED.guild_id, EXCLUDED.guild_external_id,
            EXCLUDED.guild_name, EXCLUDED.guild_rank, EXCLUDED.server_time, EXCLUDED.last_login,
            EXCLUDED.last_played, EXCLUDED.summary, EXCLUDED.extras)
-    RETURNING id
+    RETURNING id, xmax = 0 AS created  -- xmax is 0 on a row this statement inserted, not on one it updated
 )
-SELECT id FROM upserted
+SELECT id, created FROM upserted
 UNION ALL
-SELECT id FROM starforge.heroes WHERE namecode = %(namecode)s
+SELECT id, false FROM starforge.heroes WHERE namecode = %(namecode)s
 LIMIT 1
 """
 
@@ -246,8 +246,8 @@ LIMIT 1
 # full join finds all three (a troop no longer listed keeps its row, with amount 0), and one upsert
 # writes them: 2.1 ms of PostgreSQL for an unchanged 700-troop profile, against 3.1 ms for a left join
 # followed by a separate UPDATE that zeroes.
-_UPSERT_TROOPS = """
-WITH incoming AS (
+_TROOPS_INCOMING = """
+incoming AS (
     SELECT * FROM ROWS FROM (
             unnest(%(troop_id)b::int[]), unnest(%(amount)b::int[]), unnest(%(level)b::int[]),
             unnest(%(current_rarity)b::int[]), unnest(%(fusion_cards)b::int[]), unnest(%(orb_fusion_cards)b::int[]),
@@ -255,7 +255,13 @@ WITH incoming AS (
             jsonb_array_elements(%(orbs_used)s::jsonb), jsonb_array_elements(%(extra)s::jsonb))
         AS t (troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
               shiny_level_progress, orbs_used, extra)
-), stored AS (
+)"""
+_INSERT_TROOPS_FROM = """
+INSERT INTO starforge.hero_troops AS ht (
+    id, hero_id, troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
+    shiny_level_progress, orbs_used, extra)
+SELECT md5(%(hero_id)s::text || ':troop:' || troop_id)::uuid, %(hero_id)s, * FROM """
+_UPSERT_TROOPS = "WITH" + _TROOPS_INCOMING + """, stored AS (
     SELECT * FROM starforge.hero_troops WHERE hero_id = %(hero_id)s
 ), changed (troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
             shiny_level_progress, orbs_used, extra) AS (
@@ -276,11 +282,7 @@ WITH incoming AS (
                     IS DISTINCT FROM
                     (i.amount, i.level, i.current_rarity, i.fusion_cards, i.orb_fusion_cards, i.traits_owned,
                      i.invasions, i.shiny_level_progress, i.orbs_used, i.extra) END
-)
-INSERT INTO starforge.hero_troops AS ht (
-    id, hero_id, troop_id, amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
-    shiny_level_progress, orbs_used, extra)
-SELECT md5(%(hero_id)s::text || ':troop:' || troop_id)::uuid, %(hero_id)s, * FROM changed
+)""" + _INSERT_TROOPS_FROM + """changed
 ON CONFLICT (hero_id, troop_id) DO UPDATE SET
     (amount, level, current_rarity, fusion_cards, orb_fusion_cards, traits_owned, invasions,
      shiny_level_progress, orbs_used, extra, updated_at)
@@ -289,14 +291,19 @@ ON CONFLICT (hero_id, troop_id) DO UPDATE SET
      EXCLUDED.extra, now())
 """
 
-_UPSERT_PETS = """
-WITH incoming AS (
+_PETS_INCOMING = """
+incoming AS (
     SELECT * FROM ROWS FROM (
             unnest(%(pet_id)b::int[]), unnest(%(amount)b::int[]), unnest(%(level)b::int[]), unnest(%(xp)b::bigint[]),
             unnest(%(orb_fusion_cards)b::int[]), jsonb_array_elements(%(orbs_used)s::jsonb),
             unnest(%(ascension_level)b::int[]), jsonb_array_elements(%(extra)s::jsonb))
         AS t (pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
-), stored AS (
+)"""
+_INSERT_PETS_FROM = """
+INSERT INTO starforge.hero_pets AS hp (
+    id, hero_id, pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
+SELECT md5(%(hero_id)s::text || ':pet:' || pet_id)::uuid, %(hero_id)s, * FROM """
+_UPSERT_PETS = "WITH" + _PETS_INCOMING + """, stored AS (
     SELECT * FROM starforge.hero_pets WHERE hero_id = %(hero_id)s
 ), changed (pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra) AS (
     SELECT COALESCE(i.pet_id, s.pet_id), CASE WHEN listed THEN i.amount ELSE 0 END,
@@ -311,15 +318,20 @@ WITH incoming AS (
                ELSE (s.amount, s.level, s.xp, s.orb_fusion_cards, s.orbs_used, s.ascension_level, s.extra)
                     IS DISTINCT FROM
                     (i.amount, i.level, i.xp, i.orb_fusion_cards, i.orbs_used, i.ascension_level, i.extra) END
-)
-INSERT INTO starforge.hero_pets AS hp (
-    id, hero_id, pet_id, amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra)
-SELECT md5(%(hero_id)s::text || ':pet:' || pet_id)::uuid, %(hero_id)s, * FROM changed
+)""" + _INSERT_PETS_FROM + """changed
 ON CONFLICT (hero_id, pet_id) DO UPDATE SET
     (amount, level, xp, orb_fusion_cards, orbs_used, ascension_level, extra, updated_at)
   = (EXCLUDED.amount, EXCLUDED.level, EXCLUDED.xp, EXCLUDED.orb_fusion_cards, EXCLUDED.orbs_used,
      EXCLUDED.ascension_level, EXCLUDED.extra, now())
 """
+
+# A hero the hero upsert has just created has no stored rows to compare with or conflict with (no other
+# transaction sees the hero before this one commits), so its troops and pets go in with a plain INSERT:
+# no full join, no arbiter-index probe, no speculative insertion per row.
+_FOR_A_NEW_HERO = {
+    _UPSERT_TROOPS: "WITH" + _TROOPS_INCOMING + _INSERT_TROOPS_FROM + "incoming",
+    _UPSERT_PETS: "WITH" + _PETS_INCOMING + _INSERT_PETS_FROM + "incoming",
+}
 
 _UPSERT_ARTIFACTS = """
 INSERT INTO starforge.hero_artifacts AS ha (id, hero_id, artifact_id, level, xp, extra)
@@ -612,9 +624,9 @@ def execute_write(conn: psycopg.Connection, write: ProfileWrite) -> UUID:
     *head, (hero_sql, hero_params) = write.hero
     for statement, params in head:
         conn.execute(statement, params)
-    hero_id = conn.execute(hero_sql, hero_params).fetchone()[0]
+    hero_id, created = conn.execute(hero_sql, hero_params).fetchone()
     for statement, params in write.tables:
-        conn.execute(statement, params | {"hero_id": hero_id})
+        conn.execute(_FOR_A_NEW_HERO.get(statement, statement) if created else statement, params | {"hero_id": hero_id})
     return hero_id
 
 
