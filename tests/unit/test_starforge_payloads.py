@@ -43,15 +43,6 @@ def test_the_envelope_and_a_bare_profile_parse_alike_keeping_unknown_keys():
     assert parsed.pets is not None and parsed.class_data is not None
 
 
-def test_a_key_spelled_otherwise_than_the_game_spells_it_is_kept_not_taken_for_a_field():
-    parsed = ProfileData.model_validate_json(json.dumps({  # as the ETL parses: pydantic's JSON path differs
-        "NameCode": "X", "username": "a", "Username": "b", "Level": 5, "LEVEL": 6,
-        "Troops": {"6001": {"Amount": 1, "AMOUNT": 2}}}))
-    assert (parsed.name_code, parsed.username, parsed.level) == ("X", "a", 5)
-    assert parsed.extras == {"Username": "b", "LEVEL": 6}
-    assert parsed.troops[6001].amount == 1 and parsed.troops[6001].extras == {"AMOUNT": 2}
-
-
 def test_absent_sections_stay_none_so_the_etl_leaves_their_tables_alone():
     parsed = ProfileData.model_validate({"NameCode": "X", "Troops": {}})
     assert parsed.troops == {} and parsed.pets is None and parsed.teams is None

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_pascal
 
 
@@ -39,12 +39,7 @@ class SnapshotJob(BaseModel):
 
 
 class Upstream(BaseModel):
-    """Only the game's spelling of a key fills a field; any other key, even one that differs from a
-    field's alias only by case (``Username`` next to ``username``), is kept in ``extras``. (Before
-    pydantic 2.14, ``model_validate_json`` drops a key spelled exactly like a Python field name, such as
-    ``level``; the game's keys are PascalCase.)"""
-
-    model_config = ConfigDict(alias_generator=to_pascal, extra="allow")
+    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="allow")
 
     @property
     def extras(self) -> dict[str, Any]:
@@ -119,7 +114,7 @@ class ProfileData(Upstream):
     name_code: str = Field(min_length=1, max_length=64)
     external_id: str | None = Field(None, alias="Id")
     name: str | None = None
-    username: str | None = Field(None, alias="username")  # the one lowercase key of ProfileData
+    username: str | None = Field(None, validation_alias=AliasChoices("username", "Username"))
     level: int = 0
     race: int | None = None
     gender: int | None = None
