@@ -232,18 +232,28 @@ def test_reprocessing_leaves_exactly_the_same_state(conn):
 
 def test_the_hero_upsert_tells_a_hero_it_created_from_one_it_updated_or_left_alone(conn):
     """A created hero's troops and pets go in with a plain INSERT, which would fail on stored rows."""
+    snapshot_id = uuid.uuid4()
+
     def upsert_hero(level: int) -> tuple:
         profile = generate_profile(12, troops=20)["result"]["ProfileData"] | {"Level": level}
-        write = etl.prepare_write(uuid.uuid4(), datetime.now(timezone.utc), etl.parse(json.dumps(profile)))
+        write = etl.prepare_write(snapshot_id, datetime.now(timezone.utc), etl.parse(json.dumps(profile)))
         *head, (hero_sql, hero_params) = write.hero
         for statement, params in head:
             conn.execute(statement, params)
         return conn.execute(hero_sql, hero_params).fetchone()
 
+    def updated_at():
+        return conn.execute("SELECT updated_at FROM starforge.heroes").fetchone()[0]
+
     hero_id, created = upsert_hero(level=10)
     assert created is True
+    conn.commit()
+    first_written = updated_at()
     assert upsert_hero(level=10) == (hero_id, False)  # unchanged: the upsert returns no row, the lookup does
+    assert updated_at() == first_written
+    conn.commit()
     assert upsert_hero(level=11) == (hero_id, False)  # updated in place
+    assert updated_at() > first_written
 
 
 def test_a_duplicate_delivery_after_processing_does_nothing(conn):

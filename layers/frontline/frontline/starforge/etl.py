@@ -224,7 +224,7 @@ WITH upserted AS (
            EXCLUDED.equipped_weapon_id, EXCLUDED.equipped_pet_id, EXCLUDED.guild_id, EXCLUDED.guild_external_id,
            EXCLUDED.guild_name, EXCLUDED.guild_rank, EXCLUDED.server_time, EXCLUDED.last_login,
            EXCLUDED.last_played, EXCLUDED.summary, EXCLUDED.extras)
-    RETURNING id, xmax = 0 AS created  -- xmax is 0 on a row this statement inserted, not on one it updated
+    RETURNING id, old.id IS NULL AS created  -- no old row: the statement inserted the hero
 )
 SELECT id, created FROM upserted
 UNION ALL
@@ -519,7 +519,8 @@ def _timestamp(epoch_ms: int | None) -> datetime | None:
 @dataclass(frozen=True)
 class ProfileWrite:
     """A parsed profile as the statements that write it, parameters built: ``hero`` upserts the guild,
-    the user and the hero (the last returns the hero's id); each of ``tables`` takes ``%(hero_id)s``."""
+    the user and the hero (the last returns the hero's id, and whether it created the hero); each of
+    ``tables`` takes ``%(hero_id)s``."""
 
     hero: list[tuple[str, dict[str, Any]]]
     tables: list[tuple[str, dict[str, Any]]]
