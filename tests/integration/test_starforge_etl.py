@@ -163,6 +163,27 @@ def test_troops_and_pets_no_longer_in_the_profile_are_zeroed_not_deleted(conn):
     assert count(conn, "hero_troops", f"troop_id = {dropped[0]} AND amount = 3") == 1
 
 
+def test_the_summary_counts_and_ranks_owned_troops_whether_the_profile_lists_them_or_not(conn):
+    profile = generate_profile(13, troops=30, envelope=False)
+    troop_ids = sorted(profile["Troops"])
+    for troop_id in troop_ids[:3]:
+        profile["Troops"][troop_id]["Amount"] = 0  # listed, no longer owned
+    for n, troop_id in enumerate(troop_ids[3:9]):  # equal amounts: ranked by level, then by id
+        profile["Troops"][troop_id] |= {"Amount": 10_000, "Level": 1 + n // 2}
+    owned = [(int(t), troop["Amount"], troop["Level"]) for t, troop in profile["Troops"].items() if troop["Amount"]]
+    expected = (sorted(owned, key=lambda t: (-t[1], -t[2], t[0]))[:5], len(owned))
+
+    def summary():
+        top, troops_owned = conn.execute("SELECT top_troops, extra -> 'troops_owned' FROM starforge.user_profile_summary"
+                                         ).fetchone()
+        return [(t["troop_id"], t["amount"], t["level"]) for t in top], troops_owned
+
+    etl.process_snapshot(store(conn, profile))  # read from the profile's troops
+    assert summary() == expected
+    etl.process_snapshot(store(conn, {"NameCode": profile["NameCode"], "Level": 99}))  # from the stored ones
+    assert summary() == expected
+
+
 def test_a_3_mb_login_payload_is_processed(conn):
     payload = generate_profile(5, login=True, pad_to_bytes=3_000_000)
     assert len(json.dumps(payload)) >= 3_000_000
