@@ -112,6 +112,16 @@ class EtlRound(NamedTuple):
     profiles_per_s: float
     worker_cpu_ms: float  # this process's CPU per profile: parsing, statement building, the driver
     gc_ms: float  # of which garbage collection
+    snapshot_updates: int  # the claim's and the finish's updates of hero_snapshots rows
+    hot_snapshot_updates: int  # of which HOT: a non-HOT one puts the whole payload in the GIN index again
+
+
+def snapshot_update_counts(conn: psycopg.Connection) -> tuple[int, int]:
+    """hero_snapshots' updates so far and how many were HOT, this connection's own included."""
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    conn.commit()  # the statistics are flushed as the transaction ends, and read anew in the next one
+    return conn.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+                        " WHERE relid = 'starforge.hero_snapshots'::regclass").fetchone()
 
 
 def spread(rates: list[float]) -> str:
@@ -152,14 +162,17 @@ def etl_workload(conn: psycopg.Connection, count: int, rounds: int) -> Iterator[
 def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int) -> None:
     def etl_round(snapshot_ids: list[str]) -> EtlRound:
         gc.collect()
+        updates_before, hot_before = snapshot_update_counts(conn)
         started, cpu_started = time.perf_counter(), time.process_time()
         with GcPauses() as pauses:
             for first in range(0, len(snapshot_ids), batch_size):
                 outcomes = etl.process_snapshots(snapshot_ids[first:first + batch_size], conn)
                 assert set(outcomes.values()) == {etl.Outcome.PROCESSED}, outcomes
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        updates, hot = snapshot_update_counts(conn)
         count = len(snapshot_ids)
-        return EtlRound(count / (time.perf_counter() - started),
-                        (time.process_time() - cpu_started) * 1000 / count, pauses.seconds * 1000 / count)
+        return EtlRound(count / elapsed, cpu * 1000 / count, pauses.seconds * 1000 / count,
+                        updates - updates_before, hot - hot_before)
 
     def report(label: str, rounds: list[EtlRound]) -> None:
         rates = [r.profiles_per_s for r in rounds]
@@ -174,6 +187,9 @@ def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int
         results[case].append(etl_round(snapshot_ids))
     for case in (NEW_HEROES, KNOWN_HEROES, UNCHANGED):
         report(case, results[case])
+    every_round = [r for case_rounds in results.values() for r in case_rounds]
+    print(f"hero_snapshots updates by the ETL's claims and finishes: {sum(r.hot_snapshot_updates for r in every_round)} "
+          f"of {sum(r.snapshot_updates for r in every_round)} HOT")
 
     # COPY of each round's troop rows, one COPY per profile as the ETL writes one profile at a time, into
     # a table shaped like hero_troops that grows round by round as hero_troops did.
