@@ -43,13 +43,14 @@ def test_the_envelope_and_a_bare_profile_parse_alike_keeping_unknown_keys():
     assert parsed.pets is not None and parsed.class_data is not None
 
 
-def test_another_spelling_of_a_key_fills_its_field_when_alone_and_loses_to_the_games():
+def test_another_spelling_of_a_key_fills_its_field_when_alone_and_is_kept_beside_the_games():
     def parsed(profile: dict) -> ProfileData:
         return ProfileData.model_validate_json(json.dumps({"NameCode": "X"} | profile))  # as the ETL parses
 
     assert parsed({"Username": "b"}).username == "b" and parsed({"level": 7}).level == 7
-    assert parsed({"Username": "b", "username": "a"}).username == "a"
-    assert parsed({"level": 7, "Level": 5}).level == 5
+    both = parsed({"Username": "b", "username": "a", "level": 7, "Level": 5, "LEVEL": 6})
+    assert (both.username, both.level) == ("a", 5)
+    assert both.extras == {"Username": "b", "level": 7, "LEVEL": 6}
 
 
 def test_absent_sections_stay_none_so_the_etl_leaves_their_tables_alone():
