@@ -178,9 +178,9 @@ def test_the_summary_counts_and_ranks_owned_troops_whether_the_profile_lists_the
                                          ).fetchone()
         return [(t["troop_id"], t["amount"], t["level"]) for t in top], troops_owned
 
-    etl.process_snapshot(store(conn, profile))  # read from the profile's troops
+    etl.process_snapshot(store(conn, profile))  # the troops the profile lists, just written
     assert summary() == expected
-    etl.process_snapshot(store(conn, {"NameCode": profile["NameCode"], "Level": 99}))  # from the stored ones
+    etl.process_snapshot(store(conn, {"NameCode": profile["NameCode"], "Level": 99}))  # none listed: those stored
     assert summary() == expected
 
 
@@ -266,13 +266,11 @@ def test_the_hero_upsert_tells_a_hero_it_created_from_one_it_updated_or_left_alo
     def updated_at():
         return conn.execute("SELECT updated_at FROM starforge.heroes").fetchone()[0]
 
-    hero_id, created = upsert_hero(level=10)
+    hero_id, created = upsert_hero(level=10)  # each statement commits on its own (autocommit)
     assert created is True
-    conn.commit()
     first_written = updated_at()
     assert upsert_hero(level=10) == (hero_id, False)  # unchanged: the upsert returns no row, the lookup does
     assert updated_at() == first_written
-    conn.commit()
     assert upsert_hero(level=11) == (hero_id, False)  # updated in place
     assert updated_at() > first_written
 

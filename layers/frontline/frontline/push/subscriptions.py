@@ -33,7 +33,7 @@ def upsert(
         ON CONFLICT (endpoint) DO UPDATE
             SET keys_p256dh = EXCLUDED.keys_p256dh, keys_auth = EXCLUDED.keys_auth,
                 factions = EXCLUDED.factions, kinds = EXCLUDED.kinds, updated_at = now()
-        RETURNING id, xmax = 0 AS created
+        RETURNING id, old.id IS NULL AS created
         """,
         (endpoint, p256dh, auth, factions, kinds),
     ).fetchone()
