@@ -113,13 +113,14 @@ class EtlRound(NamedTuple):
     worker_cpu_ms: float  # this process's CPU per profile: parsing, statement building, the driver
     gc_ms: float  # of which garbage collection
     snapshot_updates: int  # the claim's and the finish's updates of hero_snapshots rows
-    hot_snapshot_updates: int  # of which HOT: a non-HOT one puts the whole payload in the GIN index again
+    hot_snapshot_updates: int  # of which HOT: a non-HOT one puts the payload's keys into the GIN index again
 
 
 def snapshot_update_counts(conn: psycopg.Connection) -> tuple[int, int]:
-    """hero_snapshots' updates so far and how many were HOT, this connection's own included."""
+    """hero_snapshots' updates so far and how many were HOT, this connection's own included: the
+    backend flushes its statistics as it goes idle after the first statement, and the second, a
+    transaction of its own (the connection autocommits), reads them afresh."""
     conn.execute("SELECT pg_stat_force_next_flush()")
-    conn.commit()  # the statistics are flushed as the transaction ends, and read anew in the next one
     return conn.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
                         " WHERE relid = 'starforge.hero_snapshots'::regclass").fetchone()
 
@@ -178,18 +179,16 @@ def bench_etl(conn: psycopg.Connection, count: int, rounds: int, batch_size: int
         rates = [r.profiles_per_s for r in rounds]
         cpu_ms = statistics.median(r.worker_cpu_ms for r in rounds)
         gc_ms = statistics.median(r.gc_ms for r in rounds)
+        hot, updates = sum(r.hot_snapshot_updates for r in rounds), sum(r.snapshot_updates for r in rounds)
         print(f"ETL, one worker, {label}: {spread(rates)} profiles/s, {1000 / statistics.median(rates):.1f} ms "
-              f"per profile, of which {cpu_ms:.1f} ms the worker's own CPU ({gc_ms:.2f} ms garbage collection) "
-              f"(target >= 100 profiles/s)")
+              f"per profile, of which {cpu_ms:.1f} ms the worker's own CPU ({gc_ms:.2f} ms garbage collection); "
+              f"{hot} of its {updates} hero_snapshots updates HOT (target >= 100 profiles/s)")
 
     results: dict[str, list[EtlRound]] = defaultdict(list)
     for case, snapshot_ids in etl_workload(conn, count, rounds):
         results[case].append(etl_round(snapshot_ids))
     for case in (NEW_HEROES, KNOWN_HEROES, UNCHANGED):
         report(case, results[case])
-    every_round = [r for case_rounds in results.values() for r in case_rounds]
-    print(f"hero_snapshots updates by the ETL's claims and finishes: {sum(r.hot_snapshot_updates for r in every_round)} "
-          f"of {sum(r.snapshot_updates for r in every_round)} HOT")
 
     # COPY of each round's troop rows, one COPY per profile as the ETL writes one profile at a time, into
     # a table shaped like hero_troops that grows round by round as hero_troops did.
