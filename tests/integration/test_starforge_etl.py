@@ -174,8 +174,8 @@ def test_the_summary_counts_and_ranks_owned_troops_whether_the_profile_lists_the
     expected = (sorted(owned, key=lambda t: (-t[1], -t[2], t[0]))[:5], len(owned))
 
     def summary():
-        top, troops_owned = conn.execute("SELECT top_troops, extra -> 'troops_owned' FROM starforge.user_profile_summary"
-                                         ).fetchone()
+        top, troops_owned = conn.execute(
+            "SELECT top_troops, extra -> 'troops_owned' FROM starforge.user_profile_summary").fetchone()
         return [(t["troop_id"], t["amount"], t["level"]) for t in top], troops_owned
 
     etl.process_snapshot(store(conn, profile))  # the troops the profile lists, just written

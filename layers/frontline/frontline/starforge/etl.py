@@ -627,7 +627,9 @@ def execute_write(conn: psycopg.Connection, write: ProfileWrite) -> UUID:
         conn.execute(statement, params)
     hero_id, created = conn.execute(hero_sql, hero_params).fetchone()
     for statement, params in write.tables:
-        conn.execute(_FOR_A_NEW_HERO.get(statement, statement) if created else statement, params | {"hero_id": hero_id})
+        if created:
+            statement = _FOR_A_NEW_HERO.get(statement, statement)
+        conn.execute(statement, params | {"hero_id": hero_id})
     return hero_id
 
 
