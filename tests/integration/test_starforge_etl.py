@@ -257,11 +257,8 @@ def test_the_hero_upsert_tells_a_hero_it_created_from_one_it_updated_or_left_alo
 
     def upsert_hero(level: int) -> tuple:
         profile = generate_profile(12, troops=20)["result"]["ProfileData"] | {"Level": level}
-        write = etl.prepare_write(snapshot_id, datetime.now(timezone.utc), etl.parse(json.dumps(profile)))
-        *head, (hero_sql, hero_params) = write.hero
-        for statement, params in head:
-            conn.execute(statement, params)
-        return conn.execute(hero_sql, hero_params).fetchone()
+        return etl.write_hero(conn, etl.prepare_write(snapshot_id, datetime.now(timezone.utc),
+                                                      etl.parse(json.dumps(profile))))
 
     def updated_at():
         return conn.execute("SELECT updated_at FROM starforge.heroes").fetchone()[0]

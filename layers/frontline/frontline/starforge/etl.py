@@ -618,14 +618,19 @@ def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profil
     return ProfileWrite(hero, tables)
 
 
+def write_hero(conn: psycopg.Connection, write: ProfileWrite) -> tuple[UUID, bool]:
+    """Upsert the guild, the user and the hero: the hero's id, and whether this created the hero."""
+    *head, (hero_sql, hero_params) = write.hero
+    for statement, params in head:
+        conn.execute(statement, params)
+    return conn.execute(hero_sql, hero_params).fetchone()
+
+
 def execute_write(conn: psycopg.Connection, write: ProfileWrite) -> UUID:
     """Send the write in the caller's pipeline and transaction: one round trip up to the hero's id,
     then every table's statement without waiting (their results come with the pipeline's sync).
     Returns the hero id."""
-    *head, (hero_sql, hero_params) = write.hero
-    for statement, params in head:
-        conn.execute(statement, params)
-    hero_id, created = conn.execute(hero_sql, hero_params).fetchone()
+    hero_id, created = write_hero(conn, write)
     for statement, params in write.tables:
         if created:
             statement = _FOR_A_NEW_HERO.get(statement, statement)
