@@ -17,7 +17,7 @@ from moto import mock_aws
 from frontline import db
 from frontline.config import settings
 from frontline.local.events import sqs_record
-from frontline.starforge import catalog, etl, worker
+from frontline.starforge import catalog, etl, queries, worker
 from frontline.starforge.generator import generate_profile, namecode_for
 from frontline.starforge.models import profile_data_of
 from frontline.starforge.settings import settings as starforge_settings
@@ -689,6 +689,47 @@ def test_a_message_whose_snapshot_another_worker_holds_comes_back_once_the_claim
     assert result == {"batchItemFailures": [{"itemIdentifier": "m"}]}
     ttl = starforge_settings().claim_ttl_seconds
     assert len(delayed) == 1 and ttl - 5 <= delayed[0] <= ttl
+
+
+def test_a_job_failing_on_its_last_receive_is_dead_lettered_and_no_longer_pending(conn, monkeypatch):
+    profile = generate_profile(63, troops=10, envelope=False)
+    snapshot_id = store(conn, profile)
+    conn.execute("UPDATE starforge.hero_snapshots SET namecode = %s WHERE id = %s",  # as ingestion does
+                 (profile["NameCode"], snapshot_id))
+    real_write = etl.execute_write
+
+    def deadlocked(*args, **kwargs):
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+
+    monkeypatch.setattr(etl, "execute_write", deadlocked)
+    monkeypatch.setattr(worker, "_delay_retry", lambda record, at_least: None)
+    last = starforge_settings().etl_max_receives
+
+    def deliver(receive_count: int) -> dict:
+        # One record only: a batch whose every record failed still answers with its failures.
+        return worker.handle_batch({"Records": [sqs_record("etl", "m", json.dumps({"snapshot_id": snapshot_id}),
+                                                           receive_count)]}, None)
+
+    def status() -> str:
+        return queries.snapshot_status(conn, snapshot_id, starforge_settings().claim_ttl_seconds)["status"]
+
+    assert deliver(last - 1) == {"batchItemFailures": [{"itemIdentifier": "m"}]}
+    assert status() == "retrying"
+    assert queries.profile_summary(conn, profile["NameCode"])[1] >= 1  # still expected: 202
+    assert deliver(last) == {"batchItemFailures": [{"itemIdentifier": "m"}]}
+    assert status() == "dead_lettered"
+    assert queries.profile_summary(conn, profile["NameCode"]) == (None, None)  # no retry comes: 404
+    # A redrive from the dead-letter queue processes it like any other job.
+    monkeypatch.setattr(etl, "execute_write", real_write)
+    assert deliver(1) == {"batchItemFailures": []}
+    assert status() == "processed" and snapshot(conn, snapshot_id)["last_error"] is None
+
+
+def test_a_snapshot_processed_meanwhile_is_not_marked_dead_lettered(conn):
+    snapshot_id = store(conn, generate_profile(64, troops=10))
+    assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
+    etl.mark_dead_lettered(conn, [snapshot_id])
+    assert snapshot(conn, snapshot_id)["last_error"] is None
 
 
 def test_a_prepared_statement_made_stale_by_a_migration_is_transient_and_the_connection_is_renewed(

@@ -1,5 +1,6 @@
 """The ETL queue as template.yaml declares it, run by the local in-process broker: a job that keeps
-failing transiently is redelivered until maxReceiveCount, then lands in the dead-letter queue."""
+failing transiently is redelivered until maxReceiveCount, then lands in the dead-letter queue, its
+snapshot marked dead-lettered."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ def test_the_template_wires_the_etl_queue_to_its_dead_letter_queue():
     assert queue.dead_letter_queue == "StarforgeEtlDeadLetterQueue" and queue.max_receive_count == 5
     trigger = next(t for t in APP.queue_triggers if t.queue == "StarforgeEtlQueue")
     assert trigger.function == "StarforgeEtlFunction" and trigger.report_batch_item_failures
-    assert APP.functions["StarforgeIngestFunction"].environment["STARFORGE_ETL_QUEUE_URL"] == \
-        template.local_queue_url("StarforgeEtlQueue")
+    for function in ("StarforgeIngestFunction", "StarforgeEtlFunction", "StarforgeAdminFunction"):
+        assert APP.functions[function].environment["STARFORGE_ETL_QUEUE_URL"] == \
+            template.local_queue_url("StarforgeEtlQueue")
+    # The worker marks a snapshot dead-lettered when its job fails on the queue's last receive.
+    assert int(APP.functions["StarforgeEtlFunction"].environment["STARFORGE_ETL_MAX_RECEIVES"]) == \
+        queue.max_receive_count
 
 
 @pytest.fixture
@@ -55,3 +60,6 @@ def test_a_job_failing_every_time_goes_to_the_dead_letter_queue_after_5_receives
     assert broker.depth("StarforgeEtlDeadLetterQueue") == 1
     assert broker.depth("StarforgeEtlQueue") == 0
     assert broker.messages["StarforgeEtlDeadLetterQueue"][0].body == json.dumps({"snapshot_id": snapshot_id})
+    # The last receive's failure marked the snapshot: its status stops reading "retrying".
+    assert conn.execute("SELECT last_error -> 'dead_lettered' FROM starforge.hero_snapshots WHERE id = %s",
+                        (snapshot_id,)).fetchone()[0] is True

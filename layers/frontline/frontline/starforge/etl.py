@@ -170,6 +170,20 @@ def _details(exc: BaseException) -> dict[str, Any]:
     return {"exception": type(exc).__name__}
 
 
+# A processed snapshot (another worker got through meanwhile) is left alone. A redrive from the
+# dead-letter queue claims the snapshot again: only a permanent error stops a claim.
+_MARK_DEAD_LETTERED = """
+UPDATE starforge.hero_snapshots
+SET last_error = COALESCE(last_error, '{}'::jsonb) || '{"dead_lettered": true}'::jsonb
+WHERE id = ANY(%s::uuid[]) AND processed_at IS NULL
+"""
+
+
+def mark_dead_lettered(conn: psycopg.Connection, snapshot_ids: list[str]) -> None:
+    """Their jobs failed on the queue's last receive and go to the dead-letter queue: no retry comes."""
+    conn.execute(_MARK_DEAD_LETTERED, (snapshot_ids,))
+
+
 def record_error(conn: psycopg.Connection, snapshot_id: UUID | str, exc: BaseException,
                  error_type: ErrorType | None) -> None:
     """Release the claim and say what went wrong; a permanent error also gets an ``etl_errors`` row."""

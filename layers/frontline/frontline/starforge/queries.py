@@ -10,9 +10,10 @@ import psycopg
 # Without a measured history, a queued snapshot is expected this many seconds after it arrived.
 DEFAULT_ETA_SECONDS = 5
 
-# The summary if there is one; else, if a snapshot of that namecode still waits for the ETL, an
-# estimate of when it will be ready: the median time from arrival to processed of the 100 newest
-# processed snapshots, less the pending snapshot's age, at least one second.
+# The summary if there is one; else, if a snapshot of that namecode still waits for the ETL (neither
+# failed for good nor dead-lettered), an estimate of when it will be ready: the median time from
+# arrival to processed of the 100 newest processed snapshots, less the pending snapshot's age, at
+# least one second.
 PROFILE_SUMMARY = """
 SELECT
     (SELECT jsonb_build_object(
@@ -31,7 +32,8 @@ SELECT
                 %(default_eta)s) - extract(epoch FROM now() - p.created_at)))::int
      FROM starforge.hero_snapshots p
      WHERE p.namecode = %(namecode)s AND p.processed_at IS NULL
-       AND NOT COALESCE((p.last_error ->> 'permanent')::boolean, false)
+       AND NOT COALESCE((p.last_error ->> 'permanent')::boolean OR (p.last_error ->> 'dead_lettered')::boolean,
+                        false)
      ORDER BY p.created_at DESC LIMIT 1) AS estimated_ready_in_seconds
 """
 
@@ -57,6 +59,7 @@ SELECT jsonb_build_object(
         WHEN processed_at IS NOT NULL THEN 'processed'
         WHEN COALESCE((last_error ->> 'permanent')::boolean, false) THEN 'failed'
         WHEN processing AND processing_started_at >= now() - make_interval(secs => %(claim_ttl)s) THEN 'processing'
+        WHEN (last_error ->> 'dead_lettered')::boolean THEN 'dead_lettered'
         WHEN last_error IS NOT NULL THEN 'retrying'
         ELSE 'queued' END)
 FROM starforge.hero_snapshots WHERE id = %(id)s

@@ -18,6 +18,8 @@ class StarforgeSettings(BaseModel):
     # Longer than the ETL function's timeout: a claim older than this belongs to a crashed worker.
     claim_ttl_seconds: int = Field(120, alias="STARFORGE_CLAIM_TTL_SECONDS", gt=0)
     retry_base_seconds: int = Field(10, alias="STARFORGE_RETRY_BASE_SECONDS", gt=0)
+    # The ETL queue's maxReceiveCount: a job failing on that receive goes to the dead-letter queue.
+    etl_max_receives: int = Field(5, alias="STARFORGE_ETL_MAX_RECEIVES", gt=0)
     # After this, an Idempotency-Key may be used again for a new request (as payment APIs do: 24 h).
     idempotency_key_ttl_hours: int = Field(24, alias="STARFORGE_IDEMPOTENCY_KEY_TTL_HOURS", gt=0)
 
