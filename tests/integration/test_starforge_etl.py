@@ -338,6 +338,25 @@ def test_two_workers_writing_one_new_hero_at_once_both_succeed(conn, conn_factor
                         (int(troop_id),)).fetchone()[0] == troop["Amount"]
 
 
+def test_a_reprocess_waiting_on_a_claim_being_taken_answers_that_the_snapshot_is_processing(conn, conn_factory):
+    snapshot_id = store(conn, generate_profile(65, troops=10))
+    ttl = starforge_settings().claim_ttl_seconds
+    answers = []
+    with conn_factory() as claiming, conn_factory() as admin:
+        admin_pid = admin.info.backend_pid
+        with claiming.transaction():
+            assert isinstance(etl.claim(claiming, snapshot_id), etl.Claim)  # not committed yet
+            reprocess = threading.Thread(target=lambda: answers.append(
+                queries.reset_for_reprocess(admin, snapshot_id, ttl, None, None, None)))
+            reprocess.start()
+            while not conn.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+                                   (admin_pid,)).fetchone()[0]:
+                reprocess.join(0.01)
+        reprocess.join()
+    assert answers == [False]  # 409: the claim committed while the reset waited for the row
+    assert snapshot(conn, snapshot_id)["processing"] is True
+
+
 def test_a_crashed_workers_claim_is_taken_over_after_the_ttl(conn, conn_factory, monkeypatch):
     snapshot_id = store(conn, generate_profile(10, troops=10))
     with conn_factory() as crashed:

@@ -66,15 +66,16 @@ FROM starforge.hero_snapshots WHERE id = %(id)s
 """
 
 # Reset a snapshot for another ETL run, unless a live worker holds it; one statement tells the three
-# cases apart (NULL row: unknown; reset false: being processed) and leaves an audit trail.
+# cases apart (NULL row: unknown; reset false: being processed) and leaves an audit trail. The claim
+# test is on the row the UPDATE locks, so a claim committed while the UPDATE waited for the row is seen.
 REPROCESS = """
 WITH target AS (
-    SELECT id, processing AND processing_started_at >= now() - make_interval(secs => %(claim_ttl)s) AS busy
-    FROM starforge.hero_snapshots WHERE id = %(id)s
+    SELECT id FROM starforge.hero_snapshots WHERE id = %(id)s
 ), reset AS (
     UPDATE starforge.hero_snapshots s
     SET processed_at = NULL, processing = false, processing_started_at = NULL, last_error = NULL
-    FROM target WHERE s.id = target.id AND NOT target.busy
+    WHERE s.id = %(id)s
+      AND NOT (s.processing IS TRUE AND s.processing_started_at >= now() - make_interval(secs => %(claim_ttl)s))
     RETURNING s.id
 ), audit AS (
     INSERT INTO starforge.audit_logs (action, metadata, ip_address, user_agent)
