@@ -3,17 +3,21 @@ PostgreSQL and a moto SQS queue: every status code the issue lists."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import threading
+import time
 from uuid import uuid4
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from frontline import cli
+from frontline import cli, db
 from frontline.local import invoke, template
 from frontline.local.events import http_api_event
-from frontline.starforge import etl
+from frontline.starforge import etl, ingest
 from frontline.starforge.generator import generate_profile, namecode_for
 from frontline.starforge.settings import settings as starforge_settings
 from tests.conftest import PROJECT_ROOT
@@ -55,7 +59,8 @@ AUTH: dict[str, str] = {}
 
 
 def call(method: str, path: str, body: bytes | str = b"", headers: dict | None = None, query: str = ""):
-    """Route like API Gateway: find the template route, build a payload-2.0 event, invoke its handler."""
+    """Route like API Gateway: find the template route, build a payload-2.0 event, invoke its handler.
+    Every call sends the admin's API key unless ``headers`` overrides it (None: no key)."""
     for route in APP.routes:
         pattern = route.path.split("/")
         parts = path.split("/")
@@ -66,7 +71,8 @@ def call(method: str, path: str, body: bytes | str = b"", headers: dict | None =
     else:
         raise AssertionError(f"no route for {method} {path}")
     raw = body.encode() if isinstance(body, str) else body
-    event = http_api_event(method=method, raw_path=path, raw_query=query, headers=AUTH | (headers or {}), body=raw,
+    headers = {name: value for name, value in (AUTH | (headers or {})).items() if value is not None}
+    event = http_api_event(method=method, raw_path=path, raw_query=query, headers=headers, body=raw,
                            route_key=route.route_key, path_parameters=params)
     result = invoke.invoke(APP.functions[route.function], event)
     return result["statusCode"], json.loads(result["body"]), result.get("headers", {})
@@ -218,6 +224,9 @@ def test_troop_owners_are_paginated_by_amount(starforge):
     assert [(o["amount"], o["level"]) for o in seen] == sorted(((o["amount"], o["level"]) for o in seen),
                                                               reverse=True)
     assert call("GET", f"/api/v1/troops/{troop_id}/owners", query="cursor=bm9wZQ")[0] == 400
+    beyond_int = base64.urlsafe_b64encode(f"99999999999:1:{uuid4()}".encode()).decode()
+    assert call("GET", f"/api/v1/troops/{troop_id}/owners", query=f"cursor={beyond_int}")[1]["error"]["code"] == \
+        "invalid_cursor"
     assert call("GET", f"/api/v1/troops/{troop_id}/owners", query="limit=0")[0] == 400
 
 
@@ -246,3 +255,62 @@ def test_reprocess_is_202_409_while_processing_and_404_when_unknown(starforge, c
     status, body, _ = call("POST", f"/api/v1/admin/snapshots/{snapshot_id}/reprocess")
     assert status == 409 and body["error"]["code"] == "snapshot_processing"
     assert call("POST", f"/api/v1/admin/snapshots/{uuid4()}/reprocess")[0] == 404
+
+
+def test_ingest_needs_an_api_key_and_reprocess_an_admin(starforge, conn, capsys):
+    status, body, _ = call("POST", "/api/v1/snapshots", snapshot_body(), {"X-API-Key": None})
+    assert status == 401 and body["error"]["request_id"]
+    assert snapshot_count(conn) == 0
+    for argv in (["users", "create", "--username", "player"], ["keys", "create", "--username", "player"]):
+        assert cli.main(argv) == 0
+    player = {"X-API-Key": capsys.readouterr().out.strip().splitlines()[-1]}
+    status, posted, _ = call("POST", "/api/v1/snapshots", snapshot_body(), player)
+    assert status == 202  # any user's key may post
+    status, body, _ = call("POST", f"/api/v1/admin/snapshots/{posted['snapshot_id']}/reprocess", headers=player)
+    assert status == 403 and body["error"]["request_id"]
+    assert call("POST", f"/api/v1/admin/snapshots/{posted['snapshot_id']}/reprocess",
+                headers={"X-API-Key": None})[0] == 401
+
+
+def blocked_on_a_lock(conn, backends: int, lock: str = "%") -> None:
+    """Wait until ``backends`` sessions wait for a lock of the kind ``lock`` (pg_stat_activity's
+    wait_event: ``advisory``, ``transactionid``; by default any)."""
+    deadline = time.monotonic() + 10
+    while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event LIKE %s",
+                       (lock,)).fetchone()[0] < backends:
+        assert time.monotonic() < deadline, f"fewer than {backends} sessions wait for a lock ({lock})"
+        time.sleep(0.01)
+
+
+def ingest_in_threads(bodies: list[bytes]) -> list[int]:
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda body=body: answers.append(ingest.ingest(body).status)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    return answers, threads
+
+
+def test_identical_posts_at_the_same_moment_store_one_snapshot(starforge, conn, conn_factory):
+    body = snapshot_body(5).encode()
+    content_hash = hashlib.sha256(db.jsonb_text(json.loads(body)["payload"]).encode()).hexdigest()
+    with conn_factory() as holder:
+        with holder.transaction():  # hold the content's lock until both posts wait for it
+            holder.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (content_hash,))
+            answers, threads = ingest_in_threads([body, body])
+            blocked_on_a_lock(conn, 2, "advisory")
+        for thread in threads:
+            thread.join()
+    assert sorted(answers) == [202, 409]
+    assert snapshot_count(conn) == 1 and len(starforge()) == 1
+
+
+def test_a_snapshot_of_a_namecode_another_post_is_creating_is_linked_to_its_user(starforge, conn, conn_factory):
+    with conn_factory() as other_post:
+        with other_post.transaction():
+            user_id = other_post.execute("INSERT INTO starforge.users (namecode) VALUES (%s) RETURNING id",
+                                         (namecode_for(6),)).fetchone()[0]
+            answers, threads = ingest_in_threads([snapshot_body(6).encode()])
+            blocked_on_a_lock(conn, 1)
+        threads[0].join()
+    assert answers == [202]
+    assert conn.execute("SELECT user_id FROM starforge.hero_snapshots").fetchone()[0] == user_id

@@ -63,12 +63,18 @@ def encode_cursor(row: dict) -> str:
     return base64.urlsafe_b64encode(f"{row['amount']}:{row['level']}:{row['hero_id']}".encode()).decode()
 
 
+INT4 = range(-2**31, 2**31)
+
+
 def decode_cursor(cursor: str) -> tuple[int, int, UUID]:
     try:
         amount, level, hero_id = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        return int(amount), int(level), UUID(hero_id)
+        after = int(amount), int(level), UUID(hero_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(400, "invalid_cursor", "the cursor is not one this API returned") from None
+        after = None
+    if after is None or after[0] not in INT4 or after[1] not in INT4:  # amount and level are INT columns
+        raise ApiError(400, "invalid_cursor", "the cursor is not one this API returned")
+    return after
 
 
 @read_router.get("/api/v1/troops/<troop_id>/owners")

@@ -75,21 +75,18 @@ WHERE scope = %s AND key = %s
 # Serializes writers of the same content, so two identical posts in the same instant cannot both
 # miss each other in the dedupe window.
 _LOCK_CONTENT = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+# A statement of its own: when another transaction is inserting the same new namecode, this waits for
+# it, and only a later statement's snapshot sees the row it committed (the insert below reads it).
+_ENSURE_USER = "INSERT INTO starforge.users (namecode) VALUES (%s) ON CONFLICT (namecode) DO NOTHING"
 _INSERT_UNLESS_RECENT = """
 WITH recent AS (
     SELECT id FROM starforge.hero_snapshots
     WHERE content_hash = %(content_hash)s AND created_at > now() - make_interval(secs => %(window)s)
     ORDER BY created_at DESC
     LIMIT 1
-), new_user AS (
-    INSERT INTO starforge.users (namecode)
-    SELECT %(namecode)s::varchar WHERE %(namecode)s::varchar IS NOT NULL AND NOT EXISTS (SELECT 1 FROM recent)
-    ON CONFLICT (namecode) DO NOTHING
-    RETURNING id
 ), inserted AS (
     INSERT INTO starforge.hero_snapshots (namecode, user_id, source, raw, size_bytes, content_hash)
-    SELECT %(namecode)s::varchar,
-           COALESCE((SELECT id FROM new_user), (SELECT id FROM starforge.users WHERE namecode = %(namecode)s::varchar)),
+    SELECT %(namecode)s::varchar, (SELECT id FROM starforge.users WHERE namecode = %(namecode)s::varchar),
            %(source)s, %(raw)s::jsonb, %(size_bytes)s, %(content_hash)s
     WHERE NOT EXISTS (SELECT 1 FROM recent)
     RETURNING id
@@ -146,6 +143,8 @@ def ingest(body: bytes, *, idempotency_key: str | None = None, scope: str = "") 
                                  "this Idempotency-Key was used with a different body")
                 return Answer(status, response)
         conn.execute(_LOCK_CONTENT, (content_hash,))
+        if namecode is not None:
+            conn.execute(_ENSURE_USER, (namecode,))
         snapshot_id, created = conn.execute(_INSERT_UNLESS_RECENT, {
             "content_hash": content_hash, "window": cfg.dedupe_window_seconds, "namecode": namecode,
             "source": request.source.value, "raw": raw, "size_bytes": len(raw_bytes),
