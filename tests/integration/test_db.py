@@ -5,7 +5,8 @@ import pytest
 from moto import mock_aws
 from psycopg.conninfo import conninfo_to_dict
 
-from frontline import db
+from frontline import cli, db
+from frontline.config import settings
 
 
 def test_connection_is_reused_and_reopened_when_closed(database):
@@ -57,6 +58,18 @@ def test_missing_configuration_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("DB_SECRET_ARN", raising=False)
     with pytest.raises(db.DatabaseNotConfigured, match="POSTGRES_URL"):
         db.conninfo()
+
+
+def test_the_cli_says_in_one_line_when_it_has_no_database(monkeypatch, capsys):
+    monkeypatch.delenv("POSTGRES_URL", raising=False)
+    monkeypatch.delenv("DB_SECRET_ARN", raising=False)
+    assert cli.main(["users", "create", "--username", "nobody"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: set POSTGRES_URL (locally: the export line that `frontline dev` prints) or DB_SECRET_ARN (AWS)"]
+    monkeypatch.setenv("POSTGRES_URL", "host=127.0.0.1 port=1 user=nobody connect_timeout=1")  # nothing listens
+    settings.cache_clear()
+    assert cli.main(["migrate"]) == 2
+    assert capsys.readouterr().err.startswith("error: connection failed")
 
 
 @pytest.mark.parametrize("values", [[], [0], [1, -2, 2**31 - 1, -(2**31)], list(range(6000, 6700))])

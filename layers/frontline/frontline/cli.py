@@ -10,8 +10,10 @@ import re
 import sys
 from pathlib import Path
 
+import psycopg
+
 import frontline
-from frontline import migrate
+from frontline import db, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -80,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except migrate.MigrationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (migrate.MigrationError, db.DatabaseNotConfigured, psycopg.OperationalError) as exc:
+        print(f"error: {exc}".strip(), file=sys.stderr)
         return 2
 
 

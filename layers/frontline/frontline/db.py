@@ -45,7 +45,8 @@ def conninfo() -> str:
             dbname=secret.get("dbname", "postgres"),
             sslmode="require",
         )
-    raise DatabaseNotConfigured("set POSTGRES_URL (local) or DB_SECRET_ARN (AWS)")
+    raise DatabaseNotConfigured("set POSTGRES_URL (locally: the export line that `frontline dev` prints) "
+                                "or DB_SECRET_ARN (AWS)")
 
 
 # psycopg's own default: a statement is prepared on the server from its sixth execution on.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class DevRuntime:
             lines.append("Queues (in-process):")
             lines += [f"  {t.queue} -> {t.function}" for t in self.app.queue_triggers]
         lines.append(f"Database: {os.environ['POSTGRES_URL']}")
+        lines.append(f"  for the CLI in another shell: export POSTGRES_URL={shlex.quote(os.environ['POSTGRES_URL'])}")
         lines.append(f"Helldivers 1 API: {os.environ['H1_API_URL']}")
         lines.append("Press Ctrl-C to stop.")
         return "\n".join(lines)
