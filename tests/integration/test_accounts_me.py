@@ -89,7 +89,7 @@ def test_reviews_are_private_until_an_admin_publishes_them_and_each_action_is_au
     boss = api_key_header(conn, admin_id)
     first = call(me, "POST", "/api/me/reviews", cookies=author, body={"title": "Bugs", "content": "too many"}).body
     second = call(me, "POST", "/api/me/reviews", cookies=author, body={"title": "Cyborgs"}).body
-    assert first["published"] is False and first["authorId"] == author_id
+    assert first["published"] is False and first["authorId"] == author_id and first["author"] == "nelly"
     assert call(me, "POST", "/api/me/reviews", cookies=author, body={"title": ""}).status == 400
 
     assert [r["title"] for r in call(me, "GET", "/api/me/reviews", cookies=author).body["reviews"]] == ["Cyborgs", "Bugs"]
@@ -97,12 +97,13 @@ def test_reviews_are_private_until_an_admin_publishes_them_and_each_action_is_au
 
     assert call(admin, "POST", f"/api/admin/reviews/{first['id']}/publish", cookies=author).status == 403
     published = call(admin, "POST", f"/api/admin/reviews/{first['id']}/publish", headers=boss)
-    assert published.status == 200 and published.body["published"] is True
+    assert published.status == 200 and published.body["published"] is True and published.body["author"] == "nelly"
     call(admin, "POST", f"/api/admin/reviews/{second['id']}/publish", headers=boss)
     listed = call(public, "GET", "/api/reviews?limit=1").body["reviews"]
     assert [(r["title"], r["author"]) for r in listed] == [("Cyborgs", "nelly")]
     older = call(public, "GET", f"/api/reviews?before={listed[0]['id']}").body["reviews"]
     assert [r["title"] for r in older] == ["Bugs"]
+    assert call(public, "GET", "/api/reviews?before=xyz").status == 400
     call(admin, "POST", f"/api/admin/reviews/{second['id']}/unpublish", headers=boss)
     assert [r["title"] for r in call(public, "GET", "/api/reviews").body["reviews"]] == ["Bugs"]
     assert call(admin, "POST", "/api/admin/reviews/nope/publish", headers=boss).status == 404

@@ -64,6 +64,16 @@ def test_a_bad_subscription_gets_400_with_the_reason_and_stores_nothing(conn, br
     assert stored(conn) == []
 
 
+def test_a_body_that_is_not_json_is_400_invalid_json(conn):
+    event = http_api_event(method="POST", raw_path="/api/notifications/subscribe", raw_query="",
+                           headers={"content-type": "application/json"}, body=b'{"endpoint": ',
+                           route_key="POST /api/notifications/subscribe", path_parameters={})
+    response = invoke.invoke(FUNCTION, event)
+    error = json.loads(response["body"])["error"]
+    assert response["statusCode"] == 400 and error["code"] == "invalid_json" and error["request_id"]
+    assert stored(conn) == []
+
+
 def test_a_name_resolving_to_a_private_address_is_refused_at_subscribe(conn, browser, monkeypatch):
     monkeypatch.setattr(endpoint, "resolve_host", lambda host, port: ["192.168.1.20"])
     status, body = call("POST", "/api/notifications/subscribe", browser)

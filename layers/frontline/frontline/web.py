@@ -18,6 +18,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 JSON = content_types.APPLICATION_JSON
+# A path or query parameter that names a row by its UUID (checked before any SQL sees it).
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 
 
 class ApiError(Exception):
@@ -68,6 +70,8 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return error_response(HTTPStatus.BAD_REQUEST, "invalid_json", "the body is not valid JSON", request_id())
         return error_response(HTTPStatus.BAD_REQUEST, "invalid_request", _describe_validation(exc), request_id())
 
     @app.exception_handler(ApiError)

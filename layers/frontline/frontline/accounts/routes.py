@@ -15,7 +15,10 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from frontline import access, db
 from frontline.accounts import guard, models, oauth, store, tokens
 from frontline.accounts.settings import account_settings
-from frontline.web import JSON, ApiError, dumps, json_response
+from frontline.web import JSON, UUID_PATTERN, ApiError, dumps, json_response
+
+# The id of the last review of the previous page.
+ReviewId = Annotated[str, Query(pattern=UUID_PATTERN)]
 
 OAUTH_STATE_COOKIE = "__Host-fl_oauth_state"
 
@@ -159,7 +162,7 @@ def create_review(body: models.NewReview):
 
 
 @me_router.get("/api/me/reviews", middlewares=[guard.require_user()])
-def list_my_reviews(limit: Annotated[int, Query(ge=1, le=100)] = 50, before: Annotated[str | None, Query()] = None):
+def list_my_reviews(limit: Annotated[int, Query(ge=1, le=100)] = 50, before: ReviewId | None = None):
     rows = store.list_reviews(db.connection(), author_id=_me(me_router), published_only=False, before=before,
                               limit=limit)
     return _no_store(HTTPStatus.OK, _reviews(rows))
@@ -169,7 +172,7 @@ def list_my_reviews(limit: Annotated[int, Query(ge=1, le=100)] = 50, before: Ann
 
 @reviews_router.get("/api/reviews")
 def list_published_reviews(limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                           before: Annotated[str | None, Query()] = None):
+                           before: ReviewId | None = None):
     rows = store.list_reviews(db.connection(), published_only=True, before=before, limit=limit)
     return json_response(HTTPStatus.OK, _reviews(rows))
 

@@ -222,7 +222,8 @@ def put_settings(conn: psycopg.Connection, user_id: str, settings: dict[str, Any
 
 # --- reviews -------------------------------------------------------------------------------------
 
-_REVIEW_COLUMNS = 'r.id, r.title, r.content, r.published, r."authorId", r."createdAt", r."updatedAt"'
+_REVIEW_COLUMNS = ('r.id, r.title, r.content, r.published, r."authorId", r."createdAt", r."updatedAt", '
+                   '(SELECT u.username FROM "User" u WHERE u.id = r."authorId") AS author')
 
 
 def insert_review(conn: psycopg.Connection, author_id: str, title: str, content: str | None) -> dict[str, Any]:
@@ -236,8 +237,8 @@ def list_reviews(conn: psycopg.Connection, *, author_id: str | None = None, publ
                  before: str | None, limit: int) -> list[dict[str, Any]]:
     """Newest first (ids are UUIDv7, so id order is creation order), ``before`` an id for the next page."""
     return _all(conn, f"""
-        SELECT {_REVIEW_COLUMNS}, u.username AS author
-        FROM "Review" r JOIN "User" u ON u.id = r."authorId"
+        SELECT {_REVIEW_COLUMNS}
+        FROM "Review" r
         WHERE (%(author_id)s::text IS NULL OR r."authorId" = %(author_id)s)
           AND (NOT %(published_only)s OR r.published)
           AND (%(before)s::text IS NULL OR r.id < %(before)s)

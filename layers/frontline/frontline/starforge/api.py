@@ -13,10 +13,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from frontline import access, db
 from frontline.starforge import ingest, queries
 from frontline.starforge.settings import settings
-from frontline.web import ApiError, json_response
+from frontline.web import UUID_PATTERN, ApiError, json_response
 
 # Snapshot ids stay text in path parameters (what the access layer's audit records), checked as UUIDs.
-SnapshotId = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")]
+SnapshotId = Annotated[str, Path(pattern=UUID_PATTERN)]
 
 ingest_router = Router()
 read_router = Router()
