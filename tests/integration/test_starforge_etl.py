@@ -255,21 +255,47 @@ def test_the_hero_upsert_tells_a_hero_it_created_from_one_it_updated_or_left_alo
     """A created hero's troops and pets go in with a plain INSERT, which would fail on stored rows."""
     snapshot_id = uuid.uuid4()
 
-    def upsert_hero(level: int) -> tuple:
-        profile = generate_profile(12, troops=20)["result"]["ProfileData"] | {"Level": level}
+    def upsert_hero(level: int, days_later: int = 0) -> tuple:
+        profile = generate_profile(12, troops=20)["result"]["ProfileData"]
+        profile |= {"Level": level, "ServerTime": profile["ServerTime"] + days_later * 86_400_000}
         return etl.write_hero(conn, etl.prepare_write(snapshot_id, datetime.now(timezone.utc),
                                                       etl.parse(json.dumps(profile))))
 
     def updated_at():
         return conn.execute("SELECT updated_at FROM starforge.heroes").fetchone()[0]
 
-    hero_id, created = upsert_hero(level=10)  # each statement commits on its own (autocommit)
-    assert created is True
+    hero_id, created, superseded = upsert_hero(level=10)  # each statement commits on its own (autocommit)
+    assert created is True and superseded is False
     first_written = updated_at()
-    assert upsert_hero(level=10) == (hero_id, False)  # unchanged: the upsert returns no row, the lookup does
+    assert upsert_hero(level=10) == (hero_id, False, False)  # unchanged: the upsert returns no row, the lookup does
     assert updated_at() == first_written
-    assert upsert_hero(level=11) == (hero_id, False)  # updated in place
+    assert upsert_hero(level=11, days_later=1) == (hero_id, False, False)  # updated in place
     assert updated_at() > first_written
+    written = updated_at()
+    assert upsert_hero(level=12) == (hero_id, False, True)  # a profile older than the stored one: left alone
+    assert updated_at() == written and conn.execute("SELECT level FROM starforge.heroes").fetchone()[0] == 11
+
+
+@pytest.mark.parametrize("server_time", [True, False], ids=["by ServerTime", "by arrival"])
+def test_an_older_profile_processed_after_a_newer_one_is_superseded_and_changes_nothing(conn, server_time):
+    older = generate_profile(49, troops=10, envelope=False)
+    newer = json.loads(json.dumps(older))
+    newer["ServerTime"] += 86_400_000
+    newer["Level"] += 1
+    newer["username"] = "renamed"
+    newer["Troops"][sorted(newer["Troops"])[0]]["Amount"] += 1
+    if not server_time:  # the order is then the snapshots' arrival
+        del older["ServerTime"], newer["ServerTime"]
+    older_id, newer_id = store(conn, older), store(conn, newer)
+    assert etl.process_snapshot(newer_id) is etl.Outcome.PROCESSED
+    written = dump(conn)
+    assert etl.process_snapshot(older_id) is etl.Outcome.SUPERSEDED  # a retry delivered it late
+    assert dump(conn) == written
+    assert conn.execute("SELECT username FROM starforge.users").fetchone()[0] == "renamed"
+    assert snapshot(conn, older_id)["processed_at"] and not snapshot(conn, older_id)["processing"]
+    # Once processed, the newer one is still the newest: reprocessing it changes nothing either.
+    conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = %s", (newer_id,))
+    assert etl.process_snapshot(newer_id) is etl.Outcome.PROCESSED and dump(conn) == written
 
 
 def test_a_duplicate_delivery_after_processing_does_nothing(conn):
@@ -462,9 +488,9 @@ def break_the_write_of(monkeypatch, seed: int, breaker, *, after_sending: bool =
         if not after_sending:
             breaker(worker_conn)
             return real_write(worker_conn, profile_write)
-        hero_id = real_write(worker_conn, profile_write)
+        outcome = real_write(worker_conn, profile_write)
         breaker(worker_conn)
-        return hero_id
+        return outcome
 
     monkeypatch.setattr(etl, "execute_write", write)
 

@@ -8,7 +8,8 @@ when a value differs, so processing the same snapshot again leaves the tables ex
 (``updated_at`` included).
 
 Sections: a section absent from the payload leaves its table untouched; a section present replaces
-the hero's state. Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
+the hero's state. The newest profile of a hero wins: one older than what the tables hold (a retry
+delivered it late) is marked processed and writes nothing (``Outcome.SUPERSEDED``). Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
 deleted: the row keeps level and history, and every "owners" query filters ``amount > 0``.
 
 Errors: connection loss, deadlocks, serialization failures, lock and statement timeouts, a server
@@ -26,7 +27,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 from uuid import UUID
 
 import psycopg
@@ -50,6 +51,7 @@ class ErrorType(str, Enum):
 
 class Outcome(str, Enum):
     PROCESSED = "processed"
+    SUPERSEDED = "superseded"  # older than what the hero's tables hold: marked processed, nothing written
     FAILED = "failed"  # a permanent error, recorded
     ALREADY_DONE = "already_done"  # processed or permanently failed before: a duplicate delivery
     NOT_FOUND = "not_found"
@@ -196,17 +198,22 @@ def record_error(conn: psycopg.Connection, snapshot_id: UUID | str, exc: BaseExc
 
 # --- the write ----------------------------------------------------------------------------------
 
+# The newest profile of a hero wins, whatever order the queue delivers them in (retries reorder it):
+# a profile is as of its ServerTime, or without one its snapshot's arrival, kept in heroes.summary.
+# An older profile changes neither the hero, its user and guild names, nor any of its tables.
+_NEWER_PROFILE_STORED = """EXISTS (
+    SELECT 1 FROM starforge.heroes h
+    WHERE h.namecode = %(namecode)s AND (h.summary ->> 'as_of')::timestamptz > %(as_of)s)"""
+
 _UPSERT_GUILD = """
 INSERT INTO starforge.guilds AS g (external_id, name) VALUES (%(external_id)s, %(name)s)
 ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
-WHERE g.name IS DISTINCT FROM EXCLUDED.name
-"""
+WHERE g.name IS DISTINCT FROM EXCLUDED.name AND NOT """ + _NEWER_PROFILE_STORED
 
 _UPSERT_USER = """
 INSERT INTO starforge.users AS u (namecode, username) VALUES (%(namecode)s, %(username)s)
 ON CONFLICT (namecode) DO UPDATE SET username = EXCLUDED.username, updated_at = now()
-WHERE u.username IS DISTINCT FROM EXCLUDED.username
-"""
+WHERE u.username IS DISTINCT FROM EXCLUDED.username AND NOT """ + _NEWER_PROFILE_STORED
 
 _UPSERT_HERO = """
 WITH upserted AS (
@@ -238,11 +245,13 @@ WITH upserted AS (
            EXCLUDED.equipped_weapon_id, EXCLUDED.equipped_pet_id, EXCLUDED.guild_id, EXCLUDED.guild_external_id,
            EXCLUDED.guild_name, EXCLUDED.guild_rank, EXCLUDED.server_time, EXCLUDED.last_login,
            EXCLUDED.last_played, EXCLUDED.summary, EXCLUDED.extras)
-    RETURNING id, old.id IS NULL AS created  -- no old row: the statement inserted the hero
+      AND NOT COALESCE((h.summary ->> 'as_of')::timestamptz > %(as_of)s, false)
+    RETURNING id, old.id IS NULL AS created, false AS superseded  -- no old row: the statement inserted the hero
 )
-SELECT id, created FROM upserted
+SELECT id, created, superseded FROM upserted
 UNION ALL
-SELECT id, false FROM starforge.heroes WHERE namecode = %(namecode)s
+SELECT id, false, COALESCE((summary ->> 'as_of')::timestamptz > %(as_of)s, false)
+FROM starforge.heroes WHERE namecode = %(namecode)s
 LIMIT 1
 """
 
@@ -533,23 +542,33 @@ def _timestamp(epoch_ms: int | None) -> datetime | None:
 @dataclass(frozen=True)
 class ProfileWrite:
     """A parsed profile as the statements that write it, parameters built: ``hero`` upserts the guild,
-    the user and the hero (the last returns the hero's id, and whether it created the hero); each of
-    ``tables`` takes ``%(hero_id)s``."""
+    the user and the hero (the last returns a ``HeroRow``); each of ``tables`` takes ``%(hero_id)s``;
+    ``finish`` marks the snapshot processed."""
 
     hero: list[tuple[str, dict[str, Any]]]
     tables: list[tuple[str, dict[str, Any]]]
+    finish: tuple[str, dict[str, Any]]
+
+
+class HeroRow(NamedTuple):
+    id: UUID
+    created: bool  # the upsert inserted it: no stored rows to compare with
+    superseded: bool  # a newer profile of the hero is stored: this one writes nothing
 
 
 def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profile: ProfileData) -> ProfileWrite:
     """Every statement the profile needs, built without a connection (so that it can be done while
     PostgreSQL is busy with another snapshot)."""
     namecode = profile.name_code
+    as_of = _timestamp(profile.server_time) or snapshot_created_at
+    newest = {"namecode": namecode, "as_of": as_of}
     hero: list[tuple[str, dict[str, Any]]] = []
     if profile.guild_id:
-        hero.append((_UPSERT_GUILD, {"external_id": profile.guild_id, "name": profile.guild_name or profile.guild_id}))
-    hero.append((_UPSERT_USER, {"namecode": namecode, "username": profile.username}))
-    hero.append((_UPSERT_HERO, {
-        "namecode": namecode, "external_id": profile.external_id, "name": profile.name,
+        hero.append((_UPSERT_GUILD, newest | {"external_id": profile.guild_id,
+                                              "name": profile.guild_name or profile.guild_id}))
+    hero.append((_UPSERT_USER, newest | {"username": profile.username}))
+    hero.append((_UPSERT_HERO, newest | {
+        "external_id": profile.external_id, "name": profile.name,
         "name_lower": profile.name.lower() if profile.name else None,
         "username": profile.username, "level": profile.level, "race": profile.race, "gender": profile.gender,
         "class": profile.class_name, "portrait_id": profile.portrait_id, "title_id": profile.title_id,
@@ -558,8 +577,8 @@ def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profil
         "guild_external_id": profile.guild_id, "guild_name": profile.guild_name, "guild_rank": profile.guild_rank,
         "server_time": _timestamp(profile.server_time), "last_login": _timestamp(profile.last_login),
         "last_played": _timestamp(profile.last_played),
-        "summary": _json({"snapshot_id": str(snapshot_id), "troops": len(profile.troops or {}),
-                          "pets": len(profile.pets or {})}),
+        "summary": _json({"snapshot_id": str(snapshot_id), "as_of": as_of.isoformat(),
+                          "troops": len(profile.troops or {}), "pets": len(profile.pets or {})}),
         "extras": _json(profile.extras),
     }))
     tables: list[tuple[str, dict[str, Any]]] = []
@@ -628,28 +647,29 @@ def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profil
         "pvp_tier": profile.pvp_tier, "snapshot_id": str(snapshot_id),
         "last_seen": _timestamp(profile.server_time) or snapshot_created_at,
     }))
-    tables.append((_FINISH, {"snapshot_id": snapshot_id, "namecode": namecode, "server_time": profile.server_time}))
-    return ProfileWrite(hero, tables)
+    finish = (_FINISH, {"snapshot_id": snapshot_id, "namecode": namecode, "server_time": profile.server_time})
+    return ProfileWrite(hero, tables, finish)
 
 
-def write_hero(conn: psycopg.Connection, write: ProfileWrite) -> tuple[UUID, bool]:
-    """Upsert the guild, the user and the hero: the hero's id, and whether this created the hero."""
+def write_hero(conn: psycopg.Connection, write: ProfileWrite) -> HeroRow:
+    """Upsert the guild, the user and the hero."""
     *head, (hero_sql, hero_params) = write.hero
     for statement, params in head:
         conn.execute(statement, params)
-    return conn.execute(hero_sql, hero_params).fetchone()
+    return HeroRow(*conn.execute(hero_sql, hero_params).fetchone())
 
 
-def execute_write(conn: psycopg.Connection, write: ProfileWrite) -> UUID:
-    """Send the write in the caller's pipeline and transaction: one round trip up to the hero's id,
-    then every table's statement without waiting (their results come with the pipeline's sync).
-    Returns the hero id."""
-    hero_id, created = write_hero(conn, write)
-    for statement, params in write.tables:
-        if created:
-            statement = _FOR_A_NEW_HERO.get(statement, statement)
-        conn.execute(statement, params | {"hero_id": hero_id})
-    return hero_id
+def execute_write(conn: psycopg.Connection, write: ProfileWrite) -> Outcome:
+    """Send the write in the caller's pipeline and transaction: one round trip up to the hero row,
+    then every table's statement without waiting (their results come with the pipeline's sync)."""
+    hero = write_hero(conn, write)
+    if not hero.superseded:
+        for statement, params in write.tables:
+            if hero.created:
+                statement = _FOR_A_NEW_HERO.get(statement, statement)
+            conn.execute(statement, params | {"hero_id": hero.id})
+    conn.execute(*write.finish)
+    return Outcome.SUPERSEDED if hero.superseded else Outcome.PROCESSED
 
 
 def _catalog_ids(profile: ProfileData) -> dict[str, Any]:
@@ -759,7 +779,7 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
             # closing sync then collects every result, and a failure rolls back below.
             with conn.pipeline():
                 conn.execute("BEGIN", prepare=False)
-                execute_write(conn, write)
+                outcome = execute_write(conn, write)
                 conn.execute("COMMIT", prepare=False)
                 if pending:
                     upcoming = _prepare(*pending.popleft())
@@ -769,7 +789,7 @@ def process_snapshots(snapshot_ids: Iterable[UUID | str], conn: psycopg.Connecti
                 raise
             results[snapshot_id] = _failed(conn, snapshot_id, exc)
         else:
-            results[snapshot_id] = Outcome.PROCESSED
+            results[snapshot_id] = outcome
     return {key: results[key] for key in keys}
 
 
