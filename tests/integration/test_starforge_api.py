@@ -17,7 +17,7 @@ from moto import mock_aws
 from frontline import cli, db
 from frontline.local import invoke, template
 from frontline.local.events import http_api_event
-from frontline.starforge import etl, ingest
+from frontline.starforge import etl, ingest, queries
 from frontline.starforge.generator import generate_profile, namecode_for
 from frontline.starforge.settings import settings as starforge_settings
 from tests.conftest import PROJECT_ROOT
@@ -202,6 +202,23 @@ def test_profile_summary_is_404_then_202_while_queued_then_200(starforge):
     assert len(body["top_troops"]) == 5 and body["guild_name"] and body["equipped_pet"]["pet_id"] >= 13000
     amounts = [t["amount"] for t in body["top_troops"]]
     assert amounts == sorted(amounts, reverse=True)
+
+
+def test_the_ready_in_estimate_is_the_median_wait_less_the_wait_so_far(conn):
+    def stored(namecode: str, age_seconds: int, waited_seconds: int | None) -> None:
+        conn.execute("""
+            INSERT INTO starforge.hero_snapshots (namecode, source, raw, size_bytes, content_hash, created_at, processed_at)
+            VALUES (%(namecode)s, 'login', '{}', 2, md5(random()::text), now() - make_interval(secs => %(age)s),
+                    now() - make_interval(secs => %(age)s) + make_interval(secs => %(waited)s))""",
+                     {"namecode": namecode, "age": age_seconds, "waited": waited_seconds})
+
+    for waited in (20, 30, 90):  # processed a while ago: the median wait is 30 s
+        stored("DONE", 600, waited)
+    stored("WAITING", 10, None)
+    summary, eta = queries.profile_summary(conn, "WAITING")
+    assert summary is None and 19 <= eta <= 21
+    stored("LATE", 45, None)  # waited longer than usual already: soon, but not "now"
+    assert queries.profile_summary(conn, "LATE") == (None, 1)
 
 
 def test_troop_owners_are_paginated_by_amount(starforge):
