@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -276,26 +277,69 @@ def test_the_hero_upsert_tells_a_hero_it_created_from_one_it_updated_or_left_alo
     assert updated_at() == written and conn.execute("SELECT level FROM starforge.heroes").fetchone()[0] == 11
 
 
-@pytest.mark.parametrize("server_time", [True, False], ids=["by ServerTime", "by arrival"])
-def test_an_older_profile_processed_after_a_newer_one_is_superseded_and_changes_nothing(conn, server_time):
-    older = generate_profile(49, troops=10, envelope=False)
+def older_and_newer_profile(seed: int) -> tuple[dict, dict]:
+    """Two profiles of one hero, a day apart: the newer renamed its user and guild, levelled up and
+    gained a troop."""
+    older = generate_profile(seed, troops=10, envelope=False)
     newer = json.loads(json.dumps(older))
     newer["ServerTime"] += 86_400_000
     newer["Level"] += 1
-    newer["username"] = "renamed"
+    newer["username"], newer["GuildName"] = "renamed", "Renamed Guild"
     newer["Troops"][sorted(newer["Troops"])[0]]["Amount"] += 1
-    if not server_time:  # the order is then the snapshots' arrival
+    return older, newer
+
+
+@pytest.mark.parametrize("server_time", [True, False], ids=["by ServerTime", "by arrival"])
+def test_an_older_profile_processed_after_a_newer_one_is_superseded_and_changes_nothing(conn, server_time):
+    older, newer = older_and_newer_profile(49)
+    if server_time:  # the newer profile arrived first: its ServerTime decides
+        newer_id, older_id = store(conn, newer), store(conn, older)
+    else:  # no ServerTime: the order is the snapshots' arrival
         del older["ServerTime"], newer["ServerTime"]
-    older_id, newer_id = store(conn, older), store(conn, newer)
+        older_id, newer_id = store(conn, older), store(conn, newer)
     assert etl.process_snapshot(newer_id) is etl.Outcome.PROCESSED
     written = dump(conn)
     assert etl.process_snapshot(older_id) is etl.Outcome.SUPERSEDED  # a retry delivered it late
     assert dump(conn) == written
     assert conn.execute("SELECT username FROM starforge.users").fetchone()[0] == "renamed"
+    assert conn.execute("SELECT name FROM starforge.guilds").fetchone()[0] == "Renamed Guild"
     assert snapshot(conn, older_id)["processed_at"] and not snapshot(conn, older_id)["processing"]
     # Once processed, the newer one is still the newest: reprocessing it changes nothing either.
     conn.execute("UPDATE starforge.hero_snapshots SET processed_at = NULL WHERE id = %s", (newer_id,))
     assert etl.process_snapshot(newer_id) is etl.Outcome.PROCESSED and dump(conn) == written
+
+
+def test_an_older_profile_waiting_for_the_newer_ones_commit_changes_no_name(conn, conn_factory, monkeypatch):
+    older, newer = older_and_newer_profile(50)
+    older_id, newer_id = store(conn, older), store(conn, newer)
+    outcomes = []
+
+    def process_the_older_one(worker_conn):  # while the newer write is sent but not committed
+        if hasattr(process_the_older_one, "worker"):
+            return  # the older one's own write, in the thread
+        worker = process_the_older_one.worker = threading.Thread(
+            target=lambda: outcomes.append(etl.process_snapshot(older_id)))
+        worker.start()
+        deadline = time.monotonic() + 10
+        while not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                               " AND wait_event_type = 'Lock'").fetchone()[0]:
+            assert time.monotonic() < deadline and worker.is_alive(), "the older write did not wait"
+            time.sleep(0.01)
+
+    break_the_write_of(monkeypatch, 50, process_the_older_one, after_sending=True)
+    assert etl.process_snapshot(newer_id) is etl.Outcome.PROCESSED
+    process_the_older_one.worker.join()
+    assert outcomes == [etl.Outcome.SUPERSEDED]
+    assert conn.execute("SELECT username FROM starforge.users").fetchone()[0] == "renamed"
+    assert conn.execute("SELECT name FROM starforge.guilds").fetchone()[0] == "Renamed Guild"
+
+
+def test_a_servertime_ahead_of_its_arrival_counts_as_the_arrival(conn):
+    ahead = generate_profile(51, troops=10, envelope=False) | {"ServerTime": 32_503_680_000_000}  # year 3000
+    assert etl.process_snapshot(store(conn, ahead)) is etl.Outcome.PROCESSED
+    later = ahead | {"ServerTime": int(time.time() * 1000), "Level": ahead["Level"] + 1}
+    assert etl.process_snapshot(store(conn, later)) is etl.Outcome.PROCESSED  # not superseded for good
+    assert conn.execute("SELECT level FROM starforge.heroes").fetchone()[0] == ahead["Level"] + 1
 
 
 def test_a_duplicate_delivery_after_processing_does_nothing(conn):
@@ -375,8 +419,10 @@ def test_a_reprocess_waiting_on_a_claim_being_taken_answers_that_the_snapshot_is
             reprocess = threading.Thread(target=lambda: answers.append(
                 queries.reset_for_reprocess(admin, snapshot_id, ttl, None, None, None)))
             reprocess.start()
+            deadline = time.monotonic() + 10
             while not conn.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
                                    (admin_pid,)).fetchone()[0]:
+                assert time.monotonic() < deadline and reprocess.is_alive(), "the reset did not wait for the row"
                 reprocess.join(0.01)
         reprocess.join()
     assert answers == [False]  # 409: the claim committed while the reset waited for the row
@@ -783,7 +829,7 @@ def test_a_prepared_statement_made_stale_by_a_migration_is_transient_and_the_con
     snapshot_ids = [store(conn, generate_profile(n, troops=20)) for n in range(30, 38)]
     for snapshot_id in snapshot_ids[:7]:  # the claim is prepared from its sixth run on
         assert etl.process_snapshot(snapshot_id) is etl.Outcome.PROCESSED
-    conn.execute("ALTER TABLE starforge.hero_snapshots ALTER COLUMN created_at TYPE timestamp")  # a column the claim returns
+    conn.execute("ALTER TABLE starforge.hero_snapshots ALTER COLUMN created_at TYPE timestamptz(3)")  # the claim returns it
     with pytest.raises(etl.TransientEtlError, match="cached plan"):
         etl.process_snapshot(snapshot_ids[7])
     assert worker_conn.closed

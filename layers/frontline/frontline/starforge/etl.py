@@ -8,9 +8,10 @@ when a value differs, so processing the same snapshot again leaves the tables ex
 (``updated_at`` included).
 
 Sections: a section absent from the payload leaves its table untouched; a section present replaces
-the hero's state. The newest profile of a hero wins: one older than what the tables hold (a retry
-delivered it late) is marked processed and writes nothing (``Outcome.SUPERSEDED``). Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
-deleted: the row keeps level and history, and every "owners" query filters ``amount > 0``.
+the hero's state. Troops and pets the profile no longer lists are zeroed (``amount = 0``), not
+deleted: the row keeps level and history, and every "owners" query filters ``amount > 0``. The
+newest profile of a hero wins: one older than what the tables hold (a retry delivered it late) is
+marked processed and changes nothing stored (``Outcome.SUPERSEDED``).
 
 Errors: connection loss, deadlocks, serialization failures, lock and statement timeouts, a server
 gone read-only (a failover), and a prepared statement gone stale (the connection is then dropped) are
@@ -198,6 +199,11 @@ def record_error(conn: psycopg.Connection, snapshot_id: UUID | str, exc: BaseExc
 
 # --- the write ----------------------------------------------------------------------------------
 
+# Every write of one hero waits here for the one before to commit, first in its transaction, so that
+# each statement after it sees what that one wrote (under READ COMMITTED a statement reads the rows
+# committed when it starts; one that waited for a row lock inside would not see the rest).
+_LOCK_HERO = "SELECT pg_advisory_xact_lock(hashtextextended('starforge.hero:' || %(namecode)s, 0))"
+
 # The newest profile of a hero wins, whatever order the queue delivers them in (retries reorder it):
 # a profile is as of its ServerTime, or without one its snapshot's arrival, kept in heroes.summary.
 # An older profile changes neither the hero, its user and guild names, nor any of its tables.
@@ -261,8 +267,8 @@ LIMIT 1
 # default against 0.5 for md5, 15% of its time for a new hero's 900 rows. With OpenSSL the default is
 # cheap too; the ids of rows stored before keep their random values. Two transactions inserting the
 # same new (hero, key) would now clash on the primary key, which ON CONFLICT (hero_id, key) does not
-# catch: the hero upsert, first in each snapshot's transaction, locks the hero's row and so
-# serializes every write of one hero. Keep these statements after it, in the same transaction.
+# catch: _LOCK_HERO, first in each snapshot's transaction, serializes every write of one hero. Keep
+# these statements after it, in the same transaction.
 #
 # The hero's stored rows are compared first, so only new, changed or no-longer-listed troops reach the
 # upsert: an ON CONFLICT that finds nothing to change still locks (writes) each row it checked. One
@@ -541,8 +547,8 @@ def _timestamp(epoch_ms: int | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class ProfileWrite:
-    """A parsed profile as the statements that write it, parameters built: ``hero`` upserts the guild,
-    the user and the hero (the last returns a ``HeroRow``); each of ``tables`` takes ``%(hero_id)s``;
+    """A parsed profile as the statements that write it, parameters built: ``hero`` takes the hero's
+    lock and upserts the guild, the user and the hero (the last returns a ``HeroRow``); each of ``tables`` takes ``%(hero_id)s``;
     ``finish`` marks the snapshot processed."""
 
     hero: list[tuple[str, dict[str, Any]]]
@@ -560,9 +566,11 @@ def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profil
     """Every statement the profile needs, built without a connection (so that it can be done while
     PostgreSQL is busy with another snapshot)."""
     namecode = profile.name_code
-    as_of = _timestamp(profile.server_time) or snapshot_created_at
+    # A profile cannot be newer than its arrival: a ServerTime ahead of it (a wrong clock, or a made-up
+    # payload) would otherwise supersede every later profile of the hero.
+    as_of = min(_timestamp(profile.server_time) or snapshot_created_at, snapshot_created_at)
     newest = {"namecode": namecode, "as_of": as_of}
-    hero: list[tuple[str, dict[str, Any]]] = []
+    hero: list[tuple[str, dict[str, Any]]] = [(_LOCK_HERO, {"namecode": namecode})]
     if profile.guild_id:
         hero.append((_UPSERT_GUILD, newest | {"external_id": profile.guild_id,
                                               "name": profile.guild_name or profile.guild_id}))
@@ -652,7 +660,7 @@ def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profil
 
 
 def write_hero(conn: psycopg.Connection, write: ProfileWrite) -> HeroRow:
-    """Upsert the guild, the user and the hero."""
+    """Take the hero's lock, then upsert the guild, the user and the hero."""
     *head, (hero_sql, hero_params) = write.hero
     for statement, params in head:
         conn.execute(statement, params)
