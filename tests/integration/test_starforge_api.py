@@ -293,15 +293,23 @@ def blocked_on_a_lock(conn, backends: int, lock: str = "%") -> None:
     """Wait until ``backends`` sessions wait for a lock of the kind ``lock`` (pg_stat_activity's
     wait_event: ``advisory``, ``transactionid``; by default any)."""
     deadline = time.monotonic() + 10
-    while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event LIKE %s",
-                       (lock,)).fetchone()[0] < backends:
+    while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock' AND wait_event LIKE %s", (lock,)).fetchone()[0] < backends:
         assert time.monotonic() < deadline, f"fewer than {backends} sessions wait for a lock ({lock})"
         time.sleep(0.01)
 
 
-def ingest_in_threads(bodies: list[bytes]) -> list[int]:
+def ingest_in_threads(bodies: list[bytes]) -> tuple[list[int], list[threading.Thread]]:
+    """Start one ingest per body, each in a thread of its own (and so on a connection of its own)."""
     answers: list[int] = []
-    threads = [threading.Thread(target=lambda body=body: answers.append(ingest.ingest(body).status)) for body in bodies]
+
+    def post(body: bytes) -> None:
+        try:
+            answers.append(ingest.ingest(body).status)
+        finally:
+            db.reset()
+
+    threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
     for thread in threads:
         thread.start()
     return answers, threads

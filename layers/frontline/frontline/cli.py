@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (migrate.MigrationError, db.DatabaseNotConfigured, psycopg.OperationalError) as exc:
-        print(f"error: {exc}".strip(), file=sys.stderr)
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # libpq's messages span lines
         return 2
 
 

@@ -241,7 +241,7 @@ def list_reviews(conn: psycopg.Connection, *, author_id: str | None = None, publ
         FROM "Review" r
         WHERE (%(author_id)s::text IS NULL OR r."authorId" = %(author_id)s)
           AND (NOT %(published_only)s OR r.published)
-          AND (%(before)s::text IS NULL OR r.id < %(before)s)
+          AND (%(before)s::text IS NULL OR r.id < lower(%(before)s))  -- ids are lowercase text
         ORDER BY r.id DESC
         LIMIT %(limit)s
     """, {"author_id": author_id, "published_only": published_only, "before": before, "limit": limit})

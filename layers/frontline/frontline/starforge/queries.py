@@ -75,7 +75,7 @@ WITH target AS (
     UPDATE starforge.hero_snapshots s
     SET processed_at = NULL, processing = false, processing_started_at = NULL, last_error = NULL
     WHERE s.id = %(id)s
-      AND NOT (s.processing IS TRUE AND s.processing_started_at >= now() - make_interval(secs => %(claim_ttl)s))
+      AND (s.processing AND s.processing_started_at >= now() - make_interval(secs => %(claim_ttl)s)) IS NOT TRUE
     RETURNING s.id
 ), audit AS (
     INSERT INTO starforge.audit_logs (action, metadata, ip_address, user_agent)
