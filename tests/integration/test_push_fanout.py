@@ -8,7 +8,7 @@ import pytest
 from moto import mock_aws
 
 from frontline.local import events, invoke, template
-from frontline.push import endpoint, fanout, relay, sender, vapid
+from frontline.push import endpoint, fanout, relay, sender, subscriptions, vapid
 from frontline.push.fanout import FanoutIncomplete
 from frontline.push.local_service import LocalPushService
 from frontline.push.notification import Notification
@@ -131,6 +131,20 @@ def test_a_relay_that_fails_after_the_commit_loses_nothing_and_duplicates_nothin
     for subscriber in subscribers:
         assert [m["title"] for m in received(push_service, subscriber)] == [
             "The Cyborgs attack region 3", "Region 3 held"]
+
+
+def test_a_copy_received_while_another_is_sending_sends_nothing_and_comes_back(conn, push_service, conn_factory):
+    subscriber = subscribe(conn, push_service)
+    outbox_id = add_transition(conn, "defend:4242:started")
+    body = json.dumps({"outbox_id": outbox_id, "kind": "started", "season": 7, "enemy": 1, "payload": EVENT})
+    with conn_factory() as other_consumer, subscriptions.sending(other_consumer, outbox_id) as taken:
+        assert taken
+        with pytest.raises(FanoutIncomplete, match="another receipt"):
+            fanout.deliver(body, conn)
+        assert received(push_service, subscriber) == []
+    assert fanout.deliver(body, conn)["delivered"] == 1  # once the other let go: the copy comes back
+    assert fanout.deliver(body, conn)["delivered"] == 0
+    assert len(received(push_service, subscriber)) == 1
 
 
 def test_a_gone_subscription_is_deleted_and_the_others_still_get_the_message(conn, push_service):

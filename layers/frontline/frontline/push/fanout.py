@@ -4,7 +4,8 @@ The relay may send a transition to SQS more than once (it resends whatever it di
 see ``relay``), and SQS itself delivers at least once. Exactly-once is therefore kept here: the first
 receipt claims the outbox id and writes one pending delivery per matching subscription, in one
 statement; every receipt (the first, a duplicate, a redelivery after a failure) only works through the
-pending deliveries that remain. A page's outcomes are settled in one statement after it is sent.
+pending deliveries that remain, one receipt at a time: two copies received together would otherwise
+send the same pages. A page's outcomes are settled in one statement after it is sent.
 """
 
 from __future__ import annotations
@@ -50,25 +51,28 @@ def deliver(body: str, conn: psycopg.Connection | None = None, deadline: float |
     log.info("fan-out", outbox_id=transition.outbox_id, kind=transition.kind,
              recipients=recipients, first_receipt=recipients is not None)
     counts: Counter = Counter()
-    after = 0
-    while deadline is None or time.monotonic() < deadline:
-        page = subscriptions.pending_page(conn, transition.outbox_id, after, cfg.page_size)
-        if not page:
-            break
-        results = sender.send_page(page, message, cfg)
-        counts.update(r.outcome.value for r in results)
-        counts["abandoned"] += subscriptions.record_outcomes(
-            conn,
-            transition.outbox_id,
-            [r.subscription_id for r in results],
-            [r.status for r in results],
-            [r.outcome is sender.Outcome.RETRY for r in results],
-            [r.outcome is sender.Outcome.GONE for r in results],
-            cfg.max_attempts,
-        )
-        after = page[-1].id
-    for outcome, value in counts.items():
-        metrics.add_metric(name=f"Push{outcome.capitalize()}", unit=MetricUnit.Count, value=value)
-    if not subscriptions.finish_dispatch(conn, transition.outbox_id):
-        raise FanoutIncomplete(f"outbox {transition.outbox_id}: deliveries remain pending ({dict(counts)})")
+    with subscriptions.sending(conn, transition.outbox_id) as ours:
+        if not ours:
+            raise FanoutIncomplete(f"outbox {transition.outbox_id}: another receipt is sending it")
+        after = 0
+        while deadline is None or time.monotonic() < deadline:
+            page = subscriptions.pending_page(conn, transition.outbox_id, after, cfg.page_size)
+            if not page:
+                break
+            results = sender.send_page(page, message, cfg)
+            counts.update(r.outcome.value for r in results)
+            counts["abandoned"] += subscriptions.record_outcomes(
+                conn,
+                transition.outbox_id,
+                [r.subscription_id for r in results],
+                [r.status for r in results],
+                [r.outcome is sender.Outcome.RETRY for r in results],
+                [r.outcome is sender.Outcome.GONE for r in results],
+                cfg.max_attempts,
+            )
+            after = page[-1].id
+        for outcome, value in counts.items():
+            metrics.add_metric(name=f"Push{outcome.capitalize()}", unit=MetricUnit.Count, value=value)
+        if not subscriptions.finish_dispatch(conn, transition.outbox_id):
+            raise FanoutIncomplete(f"outbox {transition.outbox_id}: deliveries remain pending ({dict(counts)})")
     return counts

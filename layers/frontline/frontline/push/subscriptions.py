@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -42,6 +43,23 @@ def upsert(
 
 def delete(conn: psycopg.Connection, endpoint: str) -> bool:
     return conn.execute("DELETE FROM push_subscription WHERE endpoint = %s", (endpoint,)).rowcount > 0
+
+
+@contextmanager
+def sending(conn: psycopg.Connection, outbox_id: int) -> Iterator[bool]:
+    """Hold the right to send one notification's pending deliveries: True when this connection took
+    it, False while another consumer holds it. A session lock, since each page commits on its own; it
+    dies with the connection if the consumer does."""
+    key = f"push.sending:{outbox_id}"
+    taken = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]
+    try:
+        yield taken
+    finally:
+        if taken and not conn.closed:
+            try:
+                conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+            except psycopg.Error:  # a broken connection: the server released the lock with the session
+                pass
 
 
 def claim_dispatch(conn: psycopg.Connection, outbox_id: int, kind: str, enemy: int | None) -> int | None:
