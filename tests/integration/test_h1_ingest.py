@@ -123,6 +123,19 @@ def test_bucket_boundary_updates_within_a_window_and_inserts_at_the_next(conn):
     assert conn.execute("SELECT DISTINCT time FROM h1_status WHERE bucket = %s", (t0,)).fetchall() == [(t0 + BUCKET - 1,)]
 
 
+def test_an_older_poll_arriving_late_changes_no_event_and_records_no_transition(conn):
+    world, generator = _world()
+    start = generator.season(2).start
+    events = "SELECT type, event_id, points, status, xmin::text FROM h1_event ORDER BY 1, 2"
+    ingest.ingest_campaign_status(conn, CampaignStatus.model_validate(world.campaign_status(start + 3 * DAY)), BUCKET)
+    stored, outbox = conn.execute(events).fetchall(), conn.execute("SELECT count(*) FROM push_outbox").fetchone()
+    late = CampaignStatus.model_validate(world.campaign_status(start + DAY))  # a lagging upstream cache
+    assert {e.event_id for e in late.events} != {row[1] for row in stored}  # it shows other events
+    ingest.ingest_campaign_status(conn, late, BUCKET)
+    assert conn.execute(events).fetchall() == stored
+    assert conn.execute("SELECT count(*) FROM push_outbox").fetchone() == outbox
+
+
 def test_snapshots_sit_beside_poll_rows_and_never_overwrite_them(conn):
     world, generator = _world()
     season = generator.season(2)

@@ -4,8 +4,8 @@ A ``get_campaign_status`` poll is four statements in one transaction, following 
 the seasons it names (unconfirmed), its events with their progress buckets, the status and statistic
 buckets, then the season confirmed (with ``last_updated``) and ``App.active_season``. The same
 statements record the poll's campaign transitions in ``push_outbox`` (exactly once, by dedupe key). Each table's rows
-travel as arrays through ``unnest``. Every upsert skips rows whose values would not change, so
-ingesting the same response twice writes nothing.
+travel as arrays through ``unnest``. Every data upsert skips rows whose values would not change, so
+ingesting the same response twice writes no data row (the confirmation stamps ``last_updated``).
 """
 
 from __future__ import annotations
@@ -30,9 +30,14 @@ ON CONFLICT (season) DO NOTHING
 # Events (attack and defend in one table), the progress buckets of the current season's events, and
 # (for polls) their transitions into the push outbox, in one statement: every CTE sees the rows as they
 # were before it, and the foreign key from progress to event is checked at the statement's end.
-# No transition is recorded before the first poll has set App.active_season (the baseline).
+# No transition is recorded before the first poll has set App.active_season (the baseline). A poll
+# older than the newest one stored (a lagging upstream cache) changes no event, records no transition,
+# and adds progress to known events only: status, statistic and progress rows have their own time
+# guard, events have no time.
 UPSERT_EVENTS = """
-WITH incoming AS (
+WITH fresh AS (
+    SELECT %(poll_time)s::int IS NULL OR %(poll_time)s::int >= COALESCE(max(polled_at), 0) AS ok FROM h1_season
+), incoming AS (
     SELECT * FROM unnest(
         %(season)b::int[], %(type)b::text[], %(event_id)b::int[], %(start_time)b::int[], %(end_time)b::int[],
         %(region)b::int[], %(enemy)b::int[], %(points_max)b::int[], %(points)b::int[], %(status)b::text[],
@@ -42,7 +47,7 @@ WITH incoming AS (
 ), events AS (
     INSERT INTO h1_event AS e (season, type, event_id, start_time, end_time, region, enemy, points_max, points,
                                status, players_at_start, max_event_id, poll_players_at_start)
-    SELECT * FROM incoming
+    SELECT * FROM incoming WHERE (SELECT ok FROM fresh)
     ON CONFLICT (type, event_id) DO UPDATE SET
         season = EXCLUDED.season, start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
         region = EXCLUDED.region, enemy = EXCLUDED.enemy, points_max = EXCLUDED.points_max,
@@ -73,14 +78,15 @@ WITH incoming AS (
         WHEN coalesce(b.status, 'active') = 'active' AND i.status = 'success' THEN 'won'
         WHEN coalesce(b.status, 'active') = 'active' AND i.status = 'fail' THEN 'lost'
     END AS kind) t
-    WHERE %(notify)s AND t.kind IS NOT NULL AND i.season = %(progress_season)s
-      AND (SELECT active_season FROM "App") > 0
+    WHERE %(poll_time)s::int IS NOT NULL AND t.kind IS NOT NULL AND i.season = %(progress_season)s
+      AND (SELECT active_season FROM "App") > 0 AND (SELECT ok FROM fresh)
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING 1
 ), progress AS (
     INSERT INTO h1_event_progress AS p (type, event_id, bucket, time, points)
-    SELECT type, event_id, %(bucket)s, %(time)s, points FROM incoming
+    SELECT type, event_id, %(bucket)s, %(time)s, points FROM incoming i
     WHERE season = %(progress_season)s
+      AND ((SELECT ok FROM fresh) OR EXISTS (SELECT 1 FROM h1_event e WHERE (e.type, e.event_id) = (i.type, i.event_id)))
     ON CONFLICT (type, event_id, bucket) DO UPDATE SET time = EXCLUDED.time, points = EXCLUDED.points
     WHERE EXCLUDED.time >= p.time AND (p.time, p.points) IS DISTINCT FROM (EXCLUDED.time, EXCLUDED.points)
     RETURNING 1
@@ -269,7 +275,7 @@ def ingest_campaign_status(
         cur = conn.cursor()
         cur.execute(UPSERT_SEASONS, {"seasons": sorted({season, *(e.season for e in poll.events)})})
         cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": bucket, "time": poll.time,
-                                    "progress_season": season, "notify": True})
+                                    "progress_season": season, "poll_time": poll.time})
         event_rows, progress_rows, event_transitions = cur.fetchone()
         cur.execute(UPSERT_POLL_BUCKETS, {
             **_columns(status_rows, ("season", "enemy", "bucket", "time", "points", "points_taken", "status", "source")),
@@ -324,7 +330,7 @@ def ingest_seasons(conn: psycopg.Connection, seasons: list[tuple[int, SeasonSnap
         written = cur.rowcount
         cur.execute(UPSERT_SEASONS, {"seasons": sorted({e[0] for e in events})})
         cur.execute(UPSERT_EVENTS, {**_columns(events, _EVENT_COLUMNS), "bucket": 0, "time": 0,
-                                    "progress_season": None, "notify": False})
+                                    "progress_season": None, "poll_time": None})
         written += sum(cur.fetchone())
         cur.execute(UPSERT_SNAPSHOT_STATUS, _columns(status_rows, ("season", "enemy", "bucket", "time", "points",
                                                           "points_taken", "status", "source")))
