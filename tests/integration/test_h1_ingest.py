@@ -136,6 +136,24 @@ def test_an_older_poll_arriving_late_changes_no_event_and_records_no_transition(
     assert conn.execute("SELECT count(*) FROM push_outbox").fetchone() == outbox
 
 
+def test_a_poll_that_changes_an_earlier_seasons_event_stamps_that_season(conn):
+    world, generator = _world()
+    first, second = generator.season(1), generator.season(2)
+
+    def season_1_stamp():
+        return conn.execute("SELECT last_updated FROM h1_season WHERE season = 1").fetchone()[0]
+
+    ingest.ingest_campaign_status(conn, CampaignStatus.model_validate(world.campaign_status(first.start + DAY)), BUCKET)
+    stamped = season_1_stamp()
+    poll = CampaignStatus.model_validate(world.campaign_status(second.start + DAY))
+    assert any(e.season == 1 for e in poll.attack_events)  # slots still showing season 1's assaults
+    ingest.ingest_campaign_status(conn, poll, BUCKET)
+    assert season_1_stamp() > stamped  # its reads' ETags change with its events
+    stamped = season_1_stamp()
+    ingest.ingest_campaign_status(conn, poll, BUCKET)
+    assert season_1_stamp() == stamped  # nothing of season 1 changed
+
+
 def test_snapshots_sit_beside_poll_rows_and_never_overwrite_them(conn):
     world, generator = _world()
     season = generator.season(2)

@@ -63,7 +63,12 @@ WITH fresh AS (
            COALESCE(EXCLUDED.players_at_start, e.players_at_start),
            COALESCE(EXCLUDED.max_event_id, e.max_event_id),
            COALESCE(EXCLUDED.poll_players_at_start, e.poll_players_at_start))
-    RETURNING 1
+    RETURNING e.season
+), earlier_seasons_touched AS (
+    -- an attack slot lagging a season changes that season's events: its last_updated versions its reads
+    UPDATE h1_season SET last_updated = now()
+    WHERE %(poll_time)s::int IS NOT NULL AND season IN (SELECT season FROM events)
+      AND season <> %(progress_season)s AND last_updated IS NOT NULL
 ), before AS (
     SELECT e.type, e.event_id, e.status FROM h1_event e JOIN incoming USING (type, event_id)
 ), transitions AS (
