@@ -202,6 +202,15 @@ def test_campaign_default_resolution_bounds_the_series(filled, monkeypatch):
     assert 5 <= len([p for p in campaign["status"] if p["enemy"] == 0]) <= 10
 
 
+def test_campaign_raises_a_requested_resolution_too_fine_for_one_answer(filled, monkeypatch):
+    monkeypatch.setattr(queries, "MAX_REQUESTED_POINTS_PER_SERIES", 10)
+    campaign = request("GET", f"/api/h1/campaign?season=1&resolution={BUCKET}").json()
+    assert campaign["resolution"] > BUCKET and campaign["resolution"] % BUCKET == 0
+    assert len([p for p in campaign["status"] if p["enemy"] == 0]) <= 10
+    wide = request("GET", "/api/h1/campaign?season=1&from=0&to=2147483647")  # the span is past INT
+    assert wide.status == 200 and wide.json()["to"] == 2147483647
+
+
 @pytest.mark.parametrize("query, status, code", [
     ("season=abc", 400, "invalid_request"),
     ("", 400, "invalid_request"),

@@ -109,6 +109,11 @@ def test_a_season_never_stored_answers_like_upstream_does(conn, key):
     status, body = rebroadcast_get(key, action="get_snapshots", season=7)
     assert status == 200
     assert body == {**rebroadcast.unknown_season(), "time": body["time"]}
+    # A season known only because a lagging attack slot named it: no poll or fetch time to answer with.
+    conn.execute("INSERT INTO h1_season (season) VALUES (8)")
+    status, body = rebroadcast_get(key, action="get_snapshots", season=8)
+    assert body == {**rebroadcast.unknown_season(), "time": body["time"]} and isinstance(body["time"], int)
+    assert request("GET", "/api/h1/seasons/8").status == 404  # as the archive leaves it out
 
 
 def test_rebroadcast_needs_an_api_key(conn):
@@ -129,7 +134,7 @@ def test_rebroadcast_is_one_read_statement_after_the_key_check_and_answers_304(c
         assert first.status == 200 and statements[-1] == query.sql
         assert not any("h1_" in sql for sql in statements[:-1])  # the rest is the API key check
         again = request("GET", url, headers={**key, "If-None-Match": first.headers["etag"]})
-        assert again.status == 304 and again.headers["cache-control"] == "public, max-age=60"
+        assert again.status == 304 and again.headers["cache-control"] == "private, max-age=60"
 
 
 def test_a_season_with_two_snapshots_in_one_bucket_rebroadcasts_exactly(conn, key):

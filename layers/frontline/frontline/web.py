@@ -142,9 +142,10 @@ FROM version CROSS JOIN LATERAL (SELECT md5(%(etag_salt)s || version.v) AS etag)
         return None if row is None else (f'"{row[0]}"', row[1])
 
 
-def cached_response(etag: str, body: str | None, max_age: int) -> Response:
-    """200 with a JSON text body, or 304 when ``body`` is None (the client's copy is current)."""
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+def cached_response(etag: str, body: str | None, max_age: int, private: bool = False) -> Response:
+    """200 with a JSON text body, or 304 when ``body`` is None (the client's copy is current).
+    ``private``: an answer to an authenticated request, which no shared cache (a CDN) may keep."""
+    headers = {"ETag": etag, "Cache-Control": f"{'private' if private else 'public'}, max-age={max_age}"}
     if body is None:
         return Response(status_code=HTTPStatus.NOT_MODIFIED, headers=headers)
     return Response(status_code=HTTPStatus.OK, content_type=JSON, body=body, headers=headers)

@@ -248,7 +248,8 @@ def get_campaign(
     to: Annotated[int | None, Query(ge=0, le=INT32, description="unix seconds")] = None,
     resolution: Annotated[int | None, Query(gt=0, le=INT32, description=(
         "seconds per point, a multiple of BUCKET_SIZE; by default the smallest multiple that keeps each series "
-        f"at most {queries.MAX_POINTS_PER_SERIES} points"))] = None,
+        f"at most {queries.MAX_POINTS_PER_SERIES} points; a finer one than keeps a series within "
+        f"{queries.MAX_REQUESTED_POINTS_PER_SERIES} points is raised to the finest that does"))] = None,
 ):
     bucket_size = settings().bucket_size
     if from_ is not None and to is not None and from_ > to:
@@ -257,7 +258,7 @@ def get_campaign(
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_resolution",
                        f"resolution must be a multiple of BUCKET_SIZE ({bucket_size} s), not {resolution}")
     params = {"season": season, "from": from_, "to": to, "resolution": resolution, "bucket_size": bucket_size,
-              "max_points": queries.MAX_POINTS_PER_SERIES}
+              "max_points": queries.MAX_POINTS_PER_SERIES, "max_requested_points": queries.MAX_REQUESTED_POINTS_PER_SERIES}
     return _answer(campaign_router, queries.CAMPAIGN, params, _unknown_season(season))
 
 

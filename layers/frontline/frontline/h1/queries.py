@@ -13,6 +13,9 @@ from frontline.web import VersionedQuery
 HEARTBEAT_WORKER = "h1_poller"
 RECENT_EVENTS = 10
 MAX_POINTS_PER_SERIES = 500  # the default resolution keeps a series at or below this many points
+# A requested resolution finer than this many points per series allows is raised to the finest that
+# does: at about 550 bytes a point and faction, a long season at 900 s would pass Lambda's 6 MB answer.
+MAX_REQUESTED_POINTS_PER_SERIES = 2000
 
 
 def _unix(timestamp: str) -> str:
@@ -167,11 +170,18 @@ _CAMPAIGN_EVENTS = json_array(f"""(SELECT json_agg(json_build_object({EVENT}, 'p
     FROM h1_event e
     WHERE e.season = version.season AND e.start_time <= version.range_to AND e.end_time >= version.range_from)""")
 
+def _coarsest_fitting(max_points: str) -> str:
+    """The smallest multiple of the bucket size that splits the range into at most ``max_points`` windows."""
+    return (f"%(bucket_size)s::int * greatest(1, ceil((range.range_to::bigint - range.range_from + 1)"
+            f" / (%(bucket_size)s::numeric * ({max_points}::int - 1))))::int")
+
+
 # The range defaults to the season's stored buckets; the resolution to the smallest multiple of the bucket
-# size that keeps a series within MAX_POINTS_PER_SERIES. Windows are aligned to multiples of the resolution
-# (the same windows for any range), so a range touches up to span / resolution + 1 of them.
+# size that keeps a series within MAX_POINTS_PER_SERIES, and a requested one is raised to keep it within
+# MAX_REQUESTED_POINTS_PER_SERIES. Windows are aligned to multiples of the resolution (the same windows
+# for any range), so a range touches up to span / resolution + 1 of them.
 CAMPAIGN = VersionedQuery(
-    version_sql="""
+    version_sql=f"""
     SELECT s.season, range.range_from, range.range_to, resolution.resolution,
            row(s.season, s.last_updated)::text AS v
     FROM h1_season s
@@ -180,8 +190,8 @@ CAMPAIGN = VersionedQuery(
                coalesce(%(to)s::int, (SELECT max(bucket) FROM h1_status WHERE season = s.season) + %(bucket_size)s::int - 1, 0)
                AS range_to) range
     CROSS JOIN LATERAL (
-        SELECT coalesce(%(resolution)s::int, %(bucket_size)s::int * greatest(1, ceil(
-                   (range.range_to - range.range_from + 1)::numeric / (%(bucket_size)s::int * (%(max_points)s::int - 1))))::int)
+        SELECT CASE WHEN %(resolution)s::int IS NULL THEN {_coarsest_fitting("%(max_points)s")}
+                    ELSE greatest(%(resolution)s::int, {_coarsest_fitting("%(max_requested_points)s")}) END
                AS resolution) resolution
     WHERE s.season = %(season)s::int""",
     body_sql=f"""
@@ -208,7 +218,7 @@ SEASONS = VersionedQuery(
 SEASON = VersionedQuery(
     version_sql="""
     SELECT season, row(season, last_updated, (SELECT active_season FROM "App"))::text AS v
-    FROM h1_season WHERE season = %(season)s::int""",
+    FROM h1_season WHERE season = %(season)s::int AND last_updated IS NOT NULL""",  # as the archive lists
     body_sql=f"""
     SELECT json_build_object(
         'season', (SELECT {SEASON_SUMMARY} FROM h1_season s WHERE s.season = version.season),

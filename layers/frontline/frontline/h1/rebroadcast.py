@@ -74,7 +74,8 @@ def _finished_events(kind: str, extra: str) -> str:
 # Snapshot ``data`` is a JSON *string* upstream; it is rebuilt byte for byte in upstream's compact form.
 SNAPSHOTS = VersionedQuery(
     version_sql="""
-    SELECT s.*, row(s.season, s.last_updated)::text AS v FROM h1_season s WHERE s.season = %(season)s""",
+    SELECT s.*, row(s.season, s.last_updated)::text AS v FROM h1_season s
+    WHERE s.season = %(season)s AND coalesce(s.snapshots_fetched_at, s.polled_at) IS NOT NULL""",  # else unknown_season()
     body_sql=f"""
     SELECT json_build_object(
         'time', coalesce(version.snapshots_fetched_at, version.polled_at),
@@ -130,7 +131,7 @@ def answer(action: str | None, season: str | None):
             return _upstream(unknown_season())
     else:
         return _upstream(upstream_error(UNKNOWN_ACTION, f"Unknown action: {action}"))
-    return cached_response(*found, max_age=max_age())
+    return cached_response(*found, max_age=max_age(), private=True)  # it needs an API key
 
 
 def _upstream(body: dict[str, Any]):
