@@ -103,16 +103,22 @@ def test_two_pollers_at_once_one_polls(conn, h1_simulator):
     assert _counts(conn)["h1_status"] == 3
 
 
-def test_season_switch_then_final_backfill(conn, h1_simulator):
+def test_season_switch_then_final_backfill(conn, h1_simulator, monkeypatch):
     clock, generator = h1_simulator.world.clock, h1_simulator.world.generator
+    steps = []
+    for name in ("relay_outbox", "backfill_season"):
+        step = getattr(poller, name)
+        monkeypatch.setattr(poller, name, lambda *args, step=step, name=name: steps.append(name) or step(*args))
     end = generator.season(3).end
     clock.set(end - 60)
     assert poller.run_poll_cycle().season == 3
     clock.set(end + 60)
     assert poller.run_poll_cycle().season == 4
     clock.set(end + 60 + ingest.FINAL_BACKFILL_DELAY_SECONDS)
+    steps.clear()
     outcome = poller.run_poll_cycle()
     assert outcome.backfilled == (3,)
+    assert steps == ["relay_outbox", "backfill_season"]  # the season's transitions wait for no backfill
     assert {"action": "get_snapshots", "season": "3"} in h1_simulator.requests
     stored = conn.execute("SELECT count(DISTINCT time) FROM h1_status WHERE season = 3 AND source = 'snapshot'").fetchone()[0]
     assert stored == len(generator.season(3).snapshot_times)

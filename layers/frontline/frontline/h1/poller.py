@@ -1,4 +1,4 @@
-"""One poll cycle: single-flight lock, fetch, ingest (with the heartbeat), final backfills, relay, metrics.
+"""One poll cycle: single-flight lock, fetch, ingest (with the heartbeat), relay, final backfills, metrics.
 
 On the usual path that is six statements: the lock, the four of the ingest, the unlock.
 
@@ -100,8 +100,9 @@ def run_poll_cycle() -> PollOutcome:
         poll = client.get_campaign_status()
         heartbeat = ingest.Heartbeat(WORKER_TYPE, PROCESS_STARTED_AT, started)
         result = ingest.ingest_campaign_status(conn, poll, settings().bucket_size, heartbeat)
-        backfilled = _final_backfills(conn, result.final_backfills_due)
+        # The relay first: a slow get_snapshots (retries, timeouts) must not hold back notifications.
         relayed = _relay(conn) if result.outbox_pending else 0
+        backfilled = _final_backfills(conn, result.final_backfills_due)
     except (client.UpstreamFailure, psycopg.Error) as exc:
         duration_ms = int((time.monotonic() - started) * 1000)
         error = f"{getattr(exc, 'kind', 'database')}: {exc}"[:2000]
