@@ -181,3 +181,20 @@ def test_an_error_body_that_breaks_the_schema_fails_the_poll_cleanly(conn, h1_si
     outcome = poller.run_poll_cycle()
     assert outcome.status == "failed" and outcome.error.startswith("malformed: get_campaign_status: error body")
     assert _heartbeat(conn)[1].startswith("malformed")
+
+
+def test_keys_upstream_added_are_stored_as_before_and_reported(conn, h1_simulator, monkeypatch):
+    real_fetch = poller.client.get_campaign_status
+    counted, warned = [], []
+
+    def with_a_new_key():
+        poll = real_fetch()
+        return type(poll).model_validate(poll.model_dump() | {"war_id": 1})
+
+    monkeypatch.setattr(poller.client, "get_campaign_status", with_a_new_key)
+    monkeypatch.setattr(poller.metrics, "add_metric", lambda name, unit, value: counted.append((name, value)))
+    monkeypatch.setattr(poller.logger, "warning", lambda message, extra: warned.append(extra))
+    assert poller.run_poll_cycle().status == "ok"
+    assert ("UpstreamUnknownKeys", 1) in counted
+    assert warned == [{"action": "get_campaign_status", "keys": ["war_id"]}]
+    assert _counts(conn)["h1_status"] == 3

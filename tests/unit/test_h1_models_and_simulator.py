@@ -22,6 +22,10 @@ def test_extra_keys_are_kept_not_lost(world):
     poll = CampaignStatus.model_validate(payload)
     assert poll.model_extra == {"new_top_level": {"x": 1}}
     assert poll.statistics[0].model_extra == {"new_counter": 5}
+    payload["defend_event"]["new_flag"] = True
+    assert CampaignStatus.model_validate(payload).unknown_keys() == [
+        "new_top_level", "defend_event.new_flag", "statistics.0.new_counter"]
+    assert CampaignStatus.model_validate(world.campaign_status(world.clock.now())).unknown_keys() == []
 
 
 @pytest.mark.parametrize("breakage", [

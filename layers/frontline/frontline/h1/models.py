@@ -1,7 +1,8 @@
 """Pydantic models of the official Helldivers 1 API responses.
 
 Strict about every field we store (types, enums, array lengths), tolerant of keys we do not know:
-those are kept on the model (``model_extra``), never silently dropped.
+those are kept on the model (``model_extra``). The tables do not store them, so the rebroadcast cannot
+repeat them: the poller logs and counts them (``unknown_keys``), so that a change upstream is seen.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ EventState = Literal["active", "success", "fail"]
 
 class UpstreamModel(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    def unknown_keys(self, path: str = "") -> list[str]:
+        """Where the response had keys these models do not know, as dotted paths (``statistics.0.new``)."""
+        found = [f"{path}{key}" for key in self.model_extra or {}]
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            for index, item in enumerate(value if isinstance(value, list) else [value]):
+                if isinstance(item, UpstreamModel):
+                    found += item.unknown_keys(f"{path}{name}.{index}." if isinstance(value, list) else f"{path}{name}.")
+        return found
 
 
 class CampaignStatusEntry(UpstreamModel):

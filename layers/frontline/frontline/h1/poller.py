@@ -18,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from frontline import db
 from frontline.config import settings
 from frontline.h1 import client, ingest
+from frontline.h1.models import UpstreamModel
 from frontline.push.relay import relay_outbox
 from frontline.telemetry import new_metrics
 
@@ -60,9 +61,18 @@ def _beat_failure(duration_ms: int, error: str) -> None:
         db.connection().execute(BEAT_FAILURE, params)
 
 
+def _report_unknown_keys(action: str, response: UpstreamModel) -> None:
+    """Keys upstream added are not stored, and the rebroadcast would miss them: say so."""
+    if unknown := response.unknown_keys():
+        logger.warning("upstream sent keys the models do not know", extra={"action": action, "keys": unknown[:20]})
+        metrics.add_metric(name="UpstreamUnknownKeys", unit=MetricUnit.Count, value=len(unknown))
+
+
 def backfill_season(conn: psycopg.Connection, season: int) -> int:
     """Fetch and store one season's get_snapshots; return the rows written."""
-    return ingest.ingest_snapshots(conn, season, client.get_snapshots(season), settings().bucket_size)
+    snapshots = client.get_snapshots(season)
+    _report_unknown_keys("get_snapshots", snapshots)
+    return ingest.ingest_snapshots(conn, season, snapshots, settings().bucket_size)
 
 
 def _final_backfills(conn: psycopg.Connection, seasons: list[int]) -> tuple[int, ...]:
@@ -98,6 +108,7 @@ def run_poll_cycle() -> PollOutcome:
     started = time.monotonic()
     try:
         poll = client.get_campaign_status()
+        _report_unknown_keys("get_campaign_status", poll)
         heartbeat = ingest.Heartbeat(WORKER_TYPE, PROCESS_STARTED_AT, started)
         result = ingest.ingest_campaign_status(conn, poll, settings().bucket_size, heartbeat)
         # The relay first: a slow get_snapshots (retries, timeouts) must not hold back notifications.
