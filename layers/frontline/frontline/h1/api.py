@@ -258,7 +258,8 @@ def get_campaign(
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_resolution",
                        f"resolution must be a multiple of BUCKET_SIZE ({bucket_size} s), not {resolution}")
     params = {"season": season, "from": from_, "to": to, "resolution": resolution, "bucket_size": bucket_size,
-              "max_points": queries.MAX_POINTS_PER_SERIES, "max_requested_points": queries.MAX_REQUESTED_POINTS_PER_SERIES}
+              "max_points": queries.MAX_POINTS_PER_SERIES,
+              "max_requested_points": queries.MAX_REQUESTED_POINTS_PER_SERIES}
     return _answer(campaign_router, queries.CAMPAIGN, params, _unknown_season(season))
 
 

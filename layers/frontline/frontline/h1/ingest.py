@@ -91,7 +91,8 @@ WITH fresh AS (
     INSERT INTO h1_event_progress AS p (type, event_id, bucket, time, points)
     SELECT type, event_id, %(bucket)s, %(time)s, points FROM incoming i
     WHERE season = %(progress_season)s
-      AND ((SELECT ok FROM fresh) OR EXISTS (SELECT 1 FROM h1_event e WHERE (e.type, e.event_id) = (i.type, i.event_id)))
+      AND ((SELECT ok FROM fresh)
+           OR EXISTS (SELECT 1 FROM h1_event e WHERE (e.type, e.event_id) = (i.type, i.event_id)))
     ON CONFLICT (type, event_id, bucket) DO UPDATE SET time = EXCLUDED.time, points = EXCLUDED.points
     WHERE EXCLUDED.time >= p.time AND (p.time, p.points) IS DISTINCT FROM (EXCLUDED.time, EXCLUDED.points)
     RETURNING 1

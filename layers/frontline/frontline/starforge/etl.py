@@ -205,7 +205,8 @@ def record_error(conn: psycopg.Connection, snapshot_id: UUID | str, exc: BaseExc
 _LOCK_HERO = "SELECT pg_advisory_xact_lock(hashtextextended('starforge.hero:' || %(namecode)s, 0))"
 
 # The newest profile of a hero wins, whatever order the queue delivers them in (retries reorder it):
-# a profile is as of its ServerTime, or without one its snapshot's arrival, kept in heroes.summary.
+# a profile is as of its ServerTime (at most its snapshot's arrival), or without one its arrival,
+# kept in heroes.summary.
 # An older profile changes neither the hero, its user and guild names, nor any of its tables.
 _NEWER_PROFILE_STORED = """EXISTS (
     SELECT 1 FROM starforge.heroes h
@@ -548,8 +549,8 @@ def _timestamp(epoch_ms: int | None) -> datetime | None:
 @dataclass(frozen=True)
 class ProfileWrite:
     """A parsed profile as the statements that write it, parameters built: ``hero`` takes the hero's
-    lock and upserts the guild, the user and the hero (the last returns a ``HeroRow``); each of ``tables`` takes ``%(hero_id)s``;
-    ``finish`` marks the snapshot processed."""
+    lock and upserts the guild, the user and the hero (the last returns a ``HeroRow``); each of
+    ``tables`` takes ``%(hero_id)s``; ``finish`` marks the snapshot processed."""
 
     hero: list[tuple[str, dict[str, Any]]]
     tables: list[tuple[str, dict[str, Any]]]
@@ -559,7 +560,7 @@ class ProfileWrite:
 class HeroRow(NamedTuple):
     id: UUID
     created: bool  # the upsert inserted it: no stored rows to compare with
-    superseded: bool  # a newer profile of the hero is stored: this one writes nothing
+    superseded: bool  # a newer profile of the hero is stored: this one changes nothing
 
 
 def prepare_write(snapshot_id: UUID | str, snapshot_created_at: datetime, profile: ProfileData) -> ProfileWrite:
