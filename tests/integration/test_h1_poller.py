@@ -198,3 +198,18 @@ def test_keys_upstream_added_are_stored_as_before_and_reported(conn, h1_simulato
     assert ("UpstreamUnknownKeys", 1) in counted
     assert warned == [{"action": "get_campaign_status", "keys": ["war_id"]}]
     assert _counts(conn)["h1_status"] == 3
+
+
+def test_an_event_whose_end_the_poller_missed_is_finished_from_the_seasons_snapshots(conn, h1_simulator):
+    clock, season = h1_simulator.world.clock, h1_simulator.world.generator.season(3)
+    defends = [e for e in season.events if e.kind == "defend" and e.start_time > clock.now()]
+    missed, later = next((a, b) for a, b in zip(defends, defends[1:]) if b.start_time > a.end_time)
+    clock.set(missed.start_time + 60)
+    poller.run_poll_cycle()
+    clock.set(later.start_time + 60)  # an outage from before its end until the slot shows the next one
+    outcome = poller.run_poll_cycle()
+    assert outcome.backfilled == (3,) and {"action": "get_snapshots", "season": "3"} in h1_simulator.requests
+    assert conn.execute("SELECT status FROM h1_event WHERE type = 'defend' AND event_id = %s",
+                        (missed.event_id,)).fetchone()[0] in ("success", "fail")
+    clock.set(later.start_time + 120)
+    assert poller.run_poll_cycle().backfilled == ()  # once

@@ -156,8 +156,12 @@ SELECT (SELECT count(*) FROM status), (SELECT count(*) FROM statistic), (SELECT 
 
 # The season confirmed, App.active_season kept current, and when the campaign moved to a new season:
 # the finished one marked for its final backfill, and season_ended/season_started transitions; for the
-# poller, its heartbeat too. Returns the previous active season, the seasons whose final backfill is due
+# poller, its heartbeat too. Returns the previous active season, the seasons whose backfill is due
 # now, the transitions recorded here, and whether the outbox holds rows to relay.
+# The current season is due for a backfill now when one of its events is still active past its end
+# though no slot shows it any more: the poller missed how it ended (an outage longer than the event),
+# and the season's get_snapshots lists it finished. Once per such event: not when a fetch after its
+# end is stored already.
 CONFIRM_POLL = """
 WITH previous AS (
     SELECT active_season FROM "App"
@@ -165,9 +169,16 @@ WITH previous AS (
     UPDATE h1_season SET
         last_updated = now(), introduction_order = %(introduction_order)s, points_max = %(points_max)s,
         season_duration = %(season_duration)s, polled_at = %(time)s,
-        poll_defend_event_id = %(defend_event_id)s, poll_attack_event_ids = %(attack_event_ids)s
+        poll_defend_event_id = %(defend_event_id)s, poll_attack_event_ids = %(attack_event_ids)s,
+        final_backfill_after = CASE WHEN final_backfill_after IS NULL AND EXISTS (
+                SELECT 1 FROM h1_event e
+                WHERE e.season = %(season)s AND e.status = 'active' AND e.end_time < %(time)s
+                  AND (snapshots_fetched_at IS NULL OR snapshots_fetched_at < e.end_time)
+                  AND NOT (e.type = 'defend' AND e.event_id = %(defend_event_id)s)
+                  AND NOT (e.type = 'attack' AND e.event_id = ANY (%(attack_event_ids)s)))
+            THEN %(time)s ELSE final_backfill_after END
     WHERE season = %(season)s AND (polled_at IS NULL OR polled_at <= %(time)s)
-    RETURNING season
+    RETURNING season, final_backfill_after
 ), app AS (
     UPDATE "App" SET active_season = %(season)s WHERE active_season < %(season)s RETURNING active_season
 ), finished AS (
@@ -191,7 +202,8 @@ WITH previous AS (
     RETURNING 1
 )
 SELECT (SELECT active_season FROM previous),
-       ARRAY(SELECT season FROM h1_season WHERE final_backfill_after <= %(time)s ORDER BY season),
+       ARRAY(SELECT season FROM h1_season WHERE final_backfill_after <= %(time)s AND season <> %(season)s
+             UNION SELECT season FROM confirmed WHERE final_backfill_after <= %(time)s ORDER BY 1),
        (SELECT count(*) FROM season_transitions),
        EXISTS (SELECT 1 FROM push_outbox WHERE relayed_at IS NULL) OR EXISTS (SELECT 1 FROM season_transitions)
 """
