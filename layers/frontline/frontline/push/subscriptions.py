@@ -45,20 +45,27 @@ def delete(conn: psycopg.Connection, endpoint: str) -> bool:
     return conn.execute("DELETE FROM push_subscription WHERE endpoint = %s", (endpoint,)).rowcount > 0
 
 
+# Longer than PushFunction's timeout (template.yaml, 120 s; a test keeps it so): the lease of a
+# consumer that died while sending expires before SQS brings the message back.
+SENDING_LEASE_SECONDS = 300
+
+
 @contextmanager
 def sending(conn: psycopg.Connection, outbox_id: int) -> Iterator[bool]:
-    """Hold the right to send one notification's pending deliveries: True when this connection took
-    it, False while another consumer holds it. A session lock, since each page commits on its own; it
-    dies with the connection if the consumer does."""
-    key = f"push.sending:{outbox_id}"
-    taken = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]
+    """Hold the right to send one notification's pending deliveries: True when this consumer took the
+    lease, False while another one holds it. A lease in the dispatch row, since each page commits on
+    its own; it lapses by itself if its holder dies."""
+    taken = conn.execute(
+        """UPDATE push_dispatch SET sending_until = now() + make_interval(secs => %s)
+           WHERE outbox_id = %s AND (sending_until IS NULL OR sending_until < now()) RETURNING true""",
+        (SENDING_LEASE_SECONDS, outbox_id)).fetchone() is not None
     try:
         yield taken
     finally:
         if taken and not conn.closed:
             try:
-                conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
-            except psycopg.Error:  # a broken connection: the server released the lock with the session
+                conn.execute("UPDATE push_dispatch SET sending_until = NULL WHERE outbox_id = %s", (outbox_id,))
+            except psycopg.Error:  # the connection broke: the lease lapses by itself
                 pass
 
 
