@@ -105,6 +105,7 @@ def test_two_pollers_at_once_one_polls(conn, h1_simulator):
 
 def test_season_switch_then_final_backfill(conn, h1_simulator, monkeypatch):
     clock, generator = h1_simulator.world.clock, h1_simulator.world.generator
+    monkeypatch.delenv("PUSH_QUEUE_URL", raising=False)  # the season's transitions stay unrelayed: each poll relays
     steps = []
     for name in ("relay_outbox", "backfill_season"):
         step = getattr(poller, name)
@@ -213,3 +214,15 @@ def test_an_event_whose_end_the_poller_missed_is_finished_from_the_seasons_snaps
                         (missed.event_id,)).fetchone()[0] in ("success", "fail")
     clock.set(later.start_time + 120)
     assert poller.run_poll_cycle().backfilled == ()  # once
+
+
+def test_a_switch_marks_the_final_backfill_even_with_a_missed_end_fetch_pending(conn, h1_simulator):
+    clock, generator = h1_simulator.world.clock, h1_simulator.world.generator
+    end = generator.season(3).end
+    clock.set(end - 60)
+    poller.run_poll_cycle()
+    conn.execute("UPDATE h1_season SET final_backfill_after = %s WHERE season = 3", (end - 120,))  # its fetch failed
+    clock.set(end + 60)
+    assert poller.run_poll_cycle().season == 4  # fetches season 3 for the pending mark, before its closing snapshot
+    clock.set(end + 60 + ingest.FINAL_BACKFILL_DELAY_SECONDS)
+    assert poller.run_poll_cycle().backfilled == (3,)  # and once more for the season's end

@@ -114,6 +114,7 @@ def test_a_season_never_stored_answers_like_upstream_does(conn, key):
     status, body = rebroadcast_get(key, action="get_snapshots", season=8)
     assert body == {**rebroadcast.unknown_season(), "time": body["time"]} and isinstance(body["time"], int)
     assert request("GET", "/api/h1/seasons/8").status == 404  # as the archive leaves it out
+    assert request("GET", "/api/h1/campaign?season=8").status == 404
 
 
 def test_rebroadcast_needs_an_api_key(conn):

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from frontline.h1.models import ATTACK_REGION, CampaignStatus, DefendEvent, Event, SeasonSnapshots
 
 FINAL_BACKFILL_DELAY_SECONDS = 600
+MISSED_END_REFETCH_SECONDS = 900
 
 UPSERT_SEASONS = """
 INSERT INTO h1_season (season)
@@ -158,10 +159,11 @@ SELECT (SELECT count(*) FROM status), (SELECT count(*) FROM statistic), (SELECT 
 # the finished one marked for its final backfill, and season_ended/season_started transitions; for the
 # poller, its heartbeat too. Returns the previous active season, the seasons whose backfill is due
 # now, the transitions recorded here, and whether the outbox holds rows to relay.
-# The current season is due for a backfill now when one of its events is still active past its end
-# though no slot shows it any more: the poller missed how it ended (an outage longer than the event),
-# and the season's get_snapshots lists it finished. Once per such event: not when a fetch after its
-# end is stored already.
+# The current season is due for a backfill when one of its events is still active past its end though
+# no slot shows it any more: the poller missed how it ended (an outage longer than the event), and the
+# season's get_snapshots lists it finished. Due at the event's end, so that only a fetch made after it
+# clears the mark; again every MISSED_END_REFETCH_SECONDS while the event stays active after one.
+# A switch marks the finished season for its final backfill even when such a mark is pending.
 CONFIRM_POLL = """
 WITH previous AS (
     SELECT active_season FROM "App"
@@ -170,21 +172,20 @@ WITH previous AS (
         last_updated = now(), introduction_order = %(introduction_order)s, points_max = %(points_max)s,
         season_duration = %(season_duration)s, polled_at = %(time)s,
         poll_defend_event_id = %(defend_event_id)s, poll_attack_event_ids = %(attack_event_ids)s,
-        final_backfill_after = CASE WHEN final_backfill_after IS NULL AND EXISTS (
-                SELECT 1 FROM h1_event e
-                WHERE e.season = %(season)s AND e.status = 'active' AND e.end_time < %(time)s
-                  AND (snapshots_fetched_at IS NULL OR snapshots_fetched_at < e.end_time)
-                  AND NOT (e.type = 'defend' AND e.event_id = %(defend_event_id)s)
-                  AND NOT (e.type = 'attack' AND e.event_id = ANY (%(attack_event_ids)s)))
-            THEN %(time)s ELSE final_backfill_after END
+        final_backfill_after = COALESCE(final_backfill_after, (
+            SELECT max(missed.due) FROM h1_event e,
+                   LATERAL (SELECT greatest(e.end_time, %(time)s - %(refetch)s) AS due) missed
+            WHERE e.season = %(season)s AND e.status = 'active' AND e.end_time < %(time)s
+              AND COALESCE(snapshots_fetched_at, 0) < missed.due
+              AND NOT (e.type = 'defend' AND e.event_id = %(defend_event_id)s)
+              AND NOT (e.type = 'attack' AND e.event_id = ANY (%(attack_event_ids)s))))
     WHERE season = %(season)s AND (polled_at IS NULL OR polled_at <= %(time)s)
     RETURNING season, final_backfill_after
 ), app AS (
     UPDATE "App" SET active_season = %(season)s WHERE active_season < %(season)s RETURNING active_season
 ), finished AS (
-    UPDATE h1_season SET final_backfill_after = %(time)s + %(delay)s
-    WHERE season = (SELECT active_season FROM previous) AND season < %(season)s AND final_backfill_after IS NULL
-      AND EXISTS (SELECT 1 FROM app)
+    UPDATE h1_season SET final_backfill_after = greatest(final_backfill_after, %(time)s + %(delay)s)
+    WHERE season = (SELECT active_season FROM previous) AND season < %(season)s AND EXISTS (SELECT 1 FROM app)
     RETURNING season
 ), season_transitions AS (
     INSERT INTO push_outbox (dedupe_key, kind, season, payload)
@@ -303,6 +304,7 @@ def ingest_campaign_status(
         status_written, statistic_written, faction_transitions = cur.fetchone()
         cur.execute(CONFIRM_POLL, {
             "season": season, "time": poll.time, "delay": FINAL_BACKFILL_DELAY_SECONDS,
+            "refetch": MISSED_END_REFETCH_SECONDS,
             "introduction_order": [e.introduction_order for e in poll.campaign_status],
             "points_max": [e.points_max for e in poll.campaign_status],
             "season_duration": poll.statistics[0].season_duration,

@@ -193,7 +193,7 @@ CAMPAIGN = VersionedQuery(
         SELECT CASE WHEN %(resolution)s::int IS NULL THEN {_coarsest_fitting("%(max_points)s")}
                     ELSE greatest(%(resolution)s::int, {_coarsest_fitting("%(max_requested_points)s")}) END
                AS resolution) resolution
-    WHERE s.season = %(season)s::int""",
+    WHERE s.season = %(season)s::int AND s.last_updated IS NOT NULL""",  # as the archive lists
     body_sql=f"""
     SELECT json_build_object(
         'season', version.season, 'from', version.range_from, 'to', version.range_to,

@@ -78,7 +78,7 @@ SNAPSHOTS = VersionedQuery(
     WHERE s.season = %(season)s AND coalesce(s.snapshots_fetched_at, s.polled_at) IS NOT NULL""",  # else unknown_season()
     body_sql=f"""
     SELECT json_build_object(
-        'time', coalesce(version.snapshots_fetched_at, version.polled_at),
+        'time', greatest(version.snapshots_fetched_at, version.polled_at),  -- a current season's fetch ages
         'error_code', 0,
         'introduction_order', nullif(version.introduction_order, '{{}}'),
         'points_max', nullif(version.points_max, '{{}}'),
