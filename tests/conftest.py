@@ -4,6 +4,8 @@ migrated template database in a few milliseconds."""
 from __future__ import annotations
 
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +20,18 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
 H1_SAMPLES = SHARED / "upstream-samples" / "h1"
 TEMPLATE_DB = "frontline_template"
+
+
+def wait_until_blocked(conn, sessions: int = 1, *, lock: str = "%", thread: threading.Thread | None = None) -> None:
+    """Wait until ``sessions`` sessions of this database wait for a lock of the kind ``lock``
+    (pg_stat_activity's wait_event: ``advisory``, ``transactionid``; by default any). Fails after
+    10 s, or once ``thread`` (the one expected to wait) has ended without waiting."""
+    deadline = time.monotonic() + 10
+    while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock' AND wait_event LIKE %s", (lock,)).fetchone()[0] < sessions:
+        assert time.monotonic() < deadline, f"fewer than {sessions} sessions wait for a lock ({lock})"
+        assert thread is None or thread.is_alive(), "the thread ended without waiting for a lock"
+        time.sleep(0.01)
 
 
 @pytest.fixture(autouse=True)

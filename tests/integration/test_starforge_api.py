@@ -7,7 +7,6 @@ import base64
 import hashlib
 import json
 import threading
-import time
 from uuid import uuid4
 
 import boto3
@@ -20,7 +19,7 @@ from frontline.local.events import http_api_event
 from frontline.starforge import etl, ingest, queries
 from frontline.starforge.generator import generate_profile, namecode_for
 from frontline.starforge.settings import settings as starforge_settings
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, wait_until_blocked
 
 APP = template.read(PROJECT_ROOT / "template.yaml")
 
@@ -289,16 +288,6 @@ def test_ingest_needs_an_api_key_and_reprocess_an_admin(starforge, conn, capsys)
                 headers={"X-API-Key": None})[0] == 401
 
 
-def blocked_on_a_lock(conn, backends: int, lock: str = "%") -> None:
-    """Wait until ``backends`` sessions wait for a lock of the kind ``lock`` (pg_stat_activity's
-    wait_event: ``advisory``, ``transactionid``; by default any)."""
-    deadline = time.monotonic() + 10
-    while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND wait_event_type = 'Lock' AND wait_event LIKE %s", (lock,)).fetchone()[0] < backends:
-        assert time.monotonic() < deadline, f"fewer than {backends} sessions wait for a lock ({lock})"
-        time.sleep(0.01)
-
-
 def ingest_in_threads(bodies: list[bytes]) -> tuple[list[int], list[threading.Thread]]:
     """Start one ingest per body, each in a thread of its own (and so on a connection of its own)."""
     answers: list[int] = []
@@ -322,7 +311,7 @@ def test_identical_posts_at_the_same_moment_store_one_snapshot(starforge, conn, 
         with holder.transaction():  # hold the content's lock until both posts wait for it
             holder.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (content_hash,))
             answers, threads = ingest_in_threads([body, body])
-            blocked_on_a_lock(conn, 2, "advisory")
+            wait_until_blocked(conn, 2, lock="advisory")
         for thread in threads:
             thread.join()
     assert sorted(answers) == [202, 409]
@@ -335,7 +324,7 @@ def test_a_snapshot_of_a_namecode_another_post_is_creating_is_linked_to_its_user
             user_id = other_post.execute("INSERT INTO starforge.users (namecode) VALUES (%s) RETURNING id",
                                          (namecode_for(6),)).fetchone()[0]
             answers, threads = ingest_in_threads([snapshot_body(6).encode()])
-            blocked_on_a_lock(conn, 1)
+            wait_until_blocked(conn, thread=threads[0])
         threads[0].join()
     assert answers == [202]
     assert conn.execute("SELECT user_id FROM starforge.hero_snapshots").fetchone()[0] == user_id

@@ -22,6 +22,7 @@ from frontline.starforge import catalog, etl, queries, worker
 from frontline.starforge.generator import generate_profile, namecode_for
 from frontline.starforge.models import profile_data_of
 from frontline.starforge.settings import settings as starforge_settings
+from tests.conftest import wait_until_blocked
 
 HERO_TABLES = ("users", "heroes", "guilds", "hero_troops", "hero_pets", "hero_artifacts", "teams", "team_troops",
                "hero_kingdom_progress", "hero_pvp_regions", "hero_pvp_stats", "hero_class_data",
@@ -320,11 +321,7 @@ def test_an_older_profile_waiting_for_the_newer_ones_commit_changes_no_name(conn
         worker = process_the_older_one.worker = threading.Thread(
             target=lambda: outcomes.append(etl.process_snapshot(older_id)))
         worker.start()
-        deadline = time.monotonic() + 10
-        while not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                               " AND wait_event_type = 'Lock'").fetchone()[0]:
-            assert time.monotonic() < deadline and worker.is_alive(), "the older write did not wait"
-            time.sleep(0.01)
+        wait_until_blocked(conn, thread=worker)
 
     break_the_write_of(monkeypatch, 50, process_the_older_one, after_sending=True)
     assert etl.process_snapshot(newer_id) is etl.Outcome.PROCESSED
@@ -413,17 +410,12 @@ def test_a_reprocess_waiting_on_a_claim_being_taken_answers_that_the_snapshot_is
     ttl = starforge_settings().claim_ttl_seconds
     answers = []
     with conn_factory() as claiming, conn_factory() as admin:
-        admin_pid = admin.info.backend_pid
         with claiming.transaction():
             assert isinstance(etl.claim(claiming, snapshot_id), etl.Claim)  # not committed yet
             reprocess = threading.Thread(target=lambda: answers.append(
                 queries.reset_for_reprocess(admin, snapshot_id, ttl, None, None, None)))
             reprocess.start()
-            deadline = time.monotonic() + 10
-            while not conn.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-                                   (admin_pid,)).fetchone()[0]:
-                assert time.monotonic() < deadline and reprocess.is_alive(), "the reset did not wait for the row"
-                reprocess.join(0.01)
+            wait_until_blocked(conn, thread=reprocess)
         reprocess.join()
     assert answers == [False]  # 409: the claim committed while the reset waited for the row
     assert snapshot(conn, snapshot_id)["processing"] is True
