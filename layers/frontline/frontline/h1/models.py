@@ -27,9 +27,9 @@ class UpstreamModel(BaseModel):
         found = [f"{path}{key}" for key in self.model_extra or {}]
         for name in type(self).model_fields:
             value = getattr(self, name)
-            for index, item in enumerate(value if isinstance(value, list) else [value]):
+            for at, item in (enumerate(value) if isinstance(value, list) else [(None, value)]):
                 if isinstance(item, UpstreamModel):
-                    found += item.unknown_keys(f"{path}{name}.{index}." if isinstance(value, list) else f"{path}{name}.")
+                    found += item.unknown_keys(f"{path}{name}." + ("" if at is None else f"{at}."))
         return found
 
 

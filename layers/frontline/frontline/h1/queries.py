@@ -170,6 +170,7 @@ _CAMPAIGN_EVENTS = json_array(f"""(SELECT json_agg(json_build_object({EVENT}, 'p
     FROM h1_event e
     WHERE e.season = version.season AND e.start_time <= version.range_to AND e.end_time >= version.range_from)""")
 
+
 def _coarsest_fitting(max_points: str) -> str:
     """The smallest multiple of the bucket size that splits the range into at most ``max_points`` windows."""
     return (f"%(bucket_size)s::int * greatest(1, ceil((range.range_to::bigint - range.range_from + 1)"

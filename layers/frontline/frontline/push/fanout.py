@@ -5,7 +5,8 @@ see ``relay``), and SQS itself delivers at least once. Exactly-once is therefore
 receipt claims the outbox id and writes one pending delivery per matching subscription, in one
 statement; every receipt (the first, a duplicate, a redelivery after a failure) only works through the
 pending deliveries that remain, one receipt at a time (a lease in the dispatch row): two copies
-received together would otherwise send the same pages. A page's outcomes are settled in one statement after it is sent.
+received together would otherwise send the same pages. A page's outcomes are settled in one
+statement after it is sent.
 """
 
 from __future__ import annotations
